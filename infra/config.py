@@ -1,0 +1,419 @@
+"""Per-environment configuration: data in ``infra/environments/<name>.json``, validated at synth.
+
+Adding an environment is adding a file: ``staging.json`` becomes ``StagingStack``. Every file is
+validated before any stack is built, so a bad file fails synth with one message that names the
+environment, the model, the field and the fix, and nothing is synthesized.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from infra.instance_types import INSTANCE_TYPE_PATTERN, is_burstable
+from infra.log_retention import ALLOWED_DAYS
+
+ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
+
+# SageMaker endpoint names: 1-63 characters, alphanumerics and hyphens, no leading or trailing
+# hyphen. We also require lowercase because SageMaker lowercases names in ARNs and the IAM
+# policies below match ARNs literally.
+ENDPOINT_NAME_MAX_LENGTH = 63
+FINGERPRINT_LENGTH = 8
+_NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+_S3_URI_PATTERN = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<key>\S+)$")
+_IMAGE_PATTERN = re.compile(
+    r"^(?P<registry>[a-z0-9.-]+(?::[0-9]+)?)/(?P<repository>[a-z0-9._/-]+)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
+)
+_ECR_REGISTRY_PATTERN = re.compile(
+    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
+)
+_EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ConfigError(Exception):
+    """A configuration file is invalid. The message names the file's field and the fix."""
+
+
+class _Strict(BaseModel):
+    # Unknown keys are typos until proven otherwise; frozen so constructs cannot mutate config.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ImageUri(_Strict):
+    """A parsed container image reference."""
+
+    registry: str
+    repository: str
+    tag: str | None
+    digest: str | None
+
+    @property
+    def ecr_account(self) -> str | None:
+        match = _ECR_REGISTRY_PATTERN.match(self.registry)
+        return match.group("account") if match else None
+
+    @property
+    def ecr_region(self) -> str | None:
+        match = _ECR_REGISTRY_PATTERN.match(self.registry)
+        return match.group("region") if match else None
+
+    @property
+    def is_pinned(self) -> bool:
+        return self.digest is not None or (self.tag is not None and self.tag != "latest")
+
+
+def parse_image_uri(uri: str) -> ImageUri:
+    match = _IMAGE_PATTERN.match(uri)
+    if match is None:
+        raise ValueError(
+            f"{uri!r} is not a container image reference; "
+            "use <registry>/<repository>:<tag>, e.g. "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving:v2.1.0"
+        )
+    return ImageUri(**match.groupdict())
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    match = _S3_URI_PATTERN.match(uri)
+    if match is None or match.group("key").endswith("/"):
+        raise ValueError(
+            f"{uri!r} is not an S3 object URI; use s3://<bucket>/<key>, "
+            "e.g. s3://ml-models-prod/fraud-detector/v2/model.tar.gz"
+        )
+    return match.group("bucket"), match.group("key")
+
+
+class AutoscalingConfig(_Strict):
+    """Target tracking on SageMakerVariantInvocationsPerInstance.
+
+    Give either ``target_invocations_per_instance`` or a load-tested
+    ``max_requests_per_second`` (per instance) with a ``safety_factor``; AWS's formula then gives
+    the target: max_requests_per_second x safety_factor x 60 (invocations per instance a minute).
+    """
+
+    min_capacity: int = Field(default=1, ge=1)
+    max_capacity: int = Field(ge=1)
+    target_invocations_per_instance: int | None = Field(default=None, gt=0)
+    max_requests_per_second: float | None = Field(default=None, gt=0)
+    safety_factor: float = Field(default=0.5, gt=0, le=1)
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> AutoscalingConfig:
+        given = (self.target_invocations_per_instance, self.max_requests_per_second)
+        if sum(value is not None for value in given) != 1:
+            raise ValueError(
+                "set exactly one of target_invocations_per_instance or max_requests_per_second "
+                "(the load-tested maximum per instance, combined with safety_factor)"
+            )
+        return self
+
+    @property
+    def target_value(self) -> int:
+        if self.target_invocations_per_instance is not None:
+            return self.target_invocations_per_instance
+        assert self.max_requests_per_second is not None
+        return max(1, round(self.max_requests_per_second * self.safety_factor * 60))
+
+
+class ServerlessConfig(_Strict):
+    memory_size_mb: int = Field(default=2048)
+    max_concurrency: int = Field(default=5, ge=1, le=200)
+
+    @field_validator("memory_size_mb")
+    @classmethod
+    def _memory(cls, value: int) -> int:
+        allowed = (1024, 2048, 3072, 4096, 5120, 6144)
+        if value not in allowed:
+            raise ValueError(f"memory_size_mb must be one of {allowed}, not {value}")
+        return value
+
+
+class AlarmThresholds(_Strict):
+    """Endpoint alarm thresholds. Every value must be positive."""
+
+    invocation_5xx_errors: int = Field(default=5, gt=0)
+    invocation_4xx_errors: int = Field(default=50, gt=0)
+    model_latency_p99_ms: int = Field(default=1000, gt=0)
+    overhead_latency_p99_ms: int = Field(default=200, gt=0)
+    period_seconds: int = Field(default=60)
+    evaluation_periods: int = Field(default=3, gt=0)
+    datapoints_to_alarm: int = Field(default=2, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> AlarmThresholds:
+        if self.period_seconds not in (10, 30) and self.period_seconds % 60 != 0:
+            raise ValueError("period_seconds must be 10, 30 or a multiple of 60")
+        if self.period_seconds <= 0:
+            raise ValueError("period_seconds must be positive")
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ValueError("datapoints_to_alarm must not exceed evaluation_periods")
+        return self
+
+
+class ModelConfig(_Strict):
+    """One served model: its image and artifact, how it is hosted, scaled and watched."""
+
+    name: str = Field(min_length=1, max_length=40)
+    image_uri: str
+    model_data_url: str
+    instance_type: str = "ml.c5.xlarge"
+    initial_instance_count: int = Field(default=1, ge=1)
+    variant_name: str = "primary"
+    container_environment: dict[str, str] = Field(default_factory=dict)
+    serverless: ServerlessConfig | None = None
+    autoscaling: AutoscalingConfig | None = None
+    alarms: AlarmThresholds = Field(default_factory=AlarmThresholds)
+
+    @field_validator("name", "variant_name")
+    @classmethod
+    def _lowercase_name(cls, value: str) -> str:
+        if not _NAME_PATTERN.match(value):
+            raise ValueError(
+                f"{value!r} must be lowercase letters, digits and inner hyphens (e.g. fraud-detector)"
+            )
+        return value
+
+    @field_validator("image_uri")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        parse_image_uri(value)
+        return value
+
+    @field_validator("model_data_url")
+    @classmethod
+    def _model_data(cls, value: str) -> str:
+        parse_s3_uri(value)
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not INSTANCE_TYPE_PATTERN.match(value):
+            raise ValueError(
+                f"unknown instance type {value!r}; SageMaker hosting types look like "
+                "ml.<family>.<size>, e.g. ml.c5.xlarge"
+            )
+        return value
+
+    @property
+    def image(self) -> ImageUri:
+        return parse_image_uri(self.image_uri)
+
+    @property
+    def model_data_bucket(self) -> str:
+        return parse_s3_uri(self.model_data_url)[0]
+
+    @property
+    def model_data_key(self) -> str:
+        return parse_s3_uri(self.model_data_url)[1]
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that defines the served model and its endpoint config.
+
+        It becomes part of the literal endpoint name, so any change to these settings creates a
+        new (green) endpoint and a new front-end Lambda version, which CodeDeploy shifts to.
+        Settings that do not touch the endpoint (alarms, autoscaling) are left out so that
+        tuning them updates in place.
+        """
+        served = self.model_dump(exclude=_NOT_FINGERPRINTED, mode="json")
+        digest = hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()
+        return digest[:FINGERPRINT_LENGTH]
+
+
+# Fields that never reach the Model or the EndpointConfig.
+_NOT_FINGERPRINTED = {"alarms", "autoscaling"}
+
+
+class EnvironmentConfig(_Strict):
+    """One deployment environment (dev, prod, ...). The file name gives ``name``."""
+
+    name: str
+    production: bool = False
+    account: str | None = None
+    region: str | None = None
+    alert_emails: list[str] = Field(default_factory=list)
+    log_retention_days: int = 30
+    tags: dict[str, str] = Field(default_factory=dict)
+    models: list[ModelConfig] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,11}", value):
+            raise ValueError(
+                f"environment name {value!r} (the file name) must be 1-12 lowercase letters and "
+                "digits, starting with a letter, e.g. dev, staging, prod"
+            )
+        return value
+
+    @field_validator("account")
+    @classmethod
+    def _account(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9]{12}", value):
+            raise ValueError(f"account {value!r} must be a 12-digit AWS account id")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]", value):
+            raise ValueError(f"region {value!r} is not an AWS region name such as eu-west-1")
+        return value
+
+    @field_validator("alert_emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if not _EMAIL_PATTERN.match(email):
+                raise ValueError(f"{email!r} is not an e-mail address")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in ALLOWED_DAYS:
+            raise ValueError(
+                f"log_retention_days {value} is not a CloudWatch Logs retention; use one of "
+                f"{', '.join(map(str, ALLOWED_DAYS))}"
+            )
+        return value
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.name.capitalize()}Stack"
+
+    def endpoint_name_prefix(self, model: ModelConfig) -> str:
+        """Every endpoint of ``model`` is named ``<prefix><fingerprint>``."""
+        return f"{self.name}-{model.name}-"
+
+    def endpoint_name(self, model: ModelConfig) -> str:
+        return self.endpoint_name_prefix(model) + model.fingerprint()
+
+
+def _check_environment(env: EnvironmentConfig) -> None:
+    """Rules that need the whole environment: name lengths, uniqueness, production pinning."""
+    seen: set[str] = set()
+    for index, model in enumerate(env.models):
+        where = f"models[{index}]"
+        if model.name in seen:
+            raise _FieldError(where + ".name", f"duplicate model name {model.name!r}; rename one")
+        seen.add(model.name)
+        length = len(env.endpoint_name(model))
+        if length > ENDPOINT_NAME_MAX_LENGTH:
+            raise _FieldError(
+                where + ".name",
+                f"the endpoint name <env>-<model>-<fingerprint> would be {length} characters, "
+                f"over SageMaker's {ENDPOINT_NAME_MAX_LENGTH}; shorten the model name by "
+                f"{length - ENDPOINT_NAME_MAX_LENGTH} or more",
+            )
+        _check_model_hosting(model, where)
+        if env.production and not model.image.is_pinned:
+            raise _FieldError(
+                where + ".image_uri",
+                f"image {model.image_uri!r} is not pinned; a production environment needs a "
+                "version tag or digest other than 'latest' (e.g. :v2.1.0 or @sha256:...)",
+            )
+
+
+def _check_model_hosting(model: ModelConfig, where: str) -> None:
+    scaling = model.autoscaling
+    if scaling is None:
+        return
+    if model.serverless is not None:
+        raise _FieldError(
+            where + ".autoscaling",
+            "serverless endpoints scale on their own; remove autoscaling or serverless",
+        )
+    if is_burstable(model.instance_type):
+        raise _FieldError(
+            where + ".autoscaling",
+            f"burstable instance type {model.instance_type} cannot autoscale; remove autoscaling "
+            "or choose a non-burstable instance type such as ml.m5.large",
+        )
+    if scaling.max_capacity < scaling.min_capacity:
+        raise _FieldError(
+            where + ".autoscaling.max_capacity",
+            f"max_capacity ({scaling.max_capacity}) is below min_capacity "
+            f"({scaling.min_capacity}); raise max_capacity or lower min_capacity",
+        )
+    if not scaling.min_capacity <= model.initial_instance_count <= scaling.max_capacity:
+        raise _FieldError(
+            where + ".initial_instance_count",
+            f"initial_instance_count ({model.initial_instance_count}) is outside the autoscaling "
+            f"range [{scaling.min_capacity}, {scaling.max_capacity}]; set it between "
+            "min_capacity and max_capacity",
+        )
+
+
+class _FieldError(Exception):
+    def __init__(self, location: str, message: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.message = message
+
+
+def _describe(env_name: str, raw: dict[str, Any], location: Iterable[str | int], msg: str) -> str:
+    parts = list(location)
+    where = f"environment {env_name!r}"
+    if len(parts) >= 2 and parts[0] == "models" and isinstance(parts[1], int):
+        models = raw.get("models")
+        if isinstance(models, list) and parts[1] < len(models) and isinstance(models[parts[1]], dict):
+            where += f", model {models[parts[1]].get('name', '?')!r}"
+    field = ".".join(
+        f"[{part}]" if isinstance(part, int) else str(part) for part in parts
+    ).replace(".[", "[")
+    return f"{where}, field {field or '<root>'!r}: {msg}"
+
+
+def load_environment(path: Path) -> EnvironmentConfig:
+    """Read and validate one environment file; raise ConfigError with one readable message."""
+    env_name = path.stem
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"environment {env_name!r}: {path.name} is not valid JSON "
+            f"(line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"environment {env_name!r}: {path.name} must hold a JSON object")
+    if "name" in raw:
+        raise ConfigError(
+            f"environment {env_name!r}, field 'name': the environment is named by its file; "
+            "remove the field"
+        )
+    try:
+        env = EnvironmentConfig.model_validate({**raw, "name": env_name})
+        _check_environment(env)
+    except ValidationError as error:
+        lines = [_describe(env_name, raw, e["loc"], _message(e)) for e in error.errors()]
+        raise ConfigError("\n".join(lines)) from None
+    except _FieldError as error:
+        location = [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", error.location) if p]
+        raise ConfigError(_describe(env_name, raw, location, error.message)) from None
+    return env
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field (a typo?); remove it or check the config reference in the README"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def load_environments(directory: Path = ENVIRONMENTS_DIR) -> list[EnvironmentConfig]:
+    """Load every ``*.json`` environment; all are validated before any is returned."""
+    paths = sorted(directory.glob("*.json"))
+    if not paths:
+        raise ConfigError(f"no environment files (*.json) in {directory}")
+    return [load_environment(path) for path in paths]

@@ -1,0 +1,1 @@
+"""Reusable constructs. Each module holds one construct; import them from here."""

@@ -1,0 +1,114 @@
+"""Alarms on a SageMaker endpoint's errors and latency, all routed to one action."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from infra.constructs.model_endpoint import ModelEndpoint
+
+
+class EndpointAlarms(Construct):
+    """Invocation5XXErrors, Invocation4XXErrors, p99 ModelLatency and p99 OverheadLatency alarms.
+
+    Missing data is "not breaching" for every alarm on purpose: SageMaker publishes these
+    metrics only while requests arrive, so silence means "no traffic", not "broken". Traffic
+    loss is the Synthetics canary's and the API alarms' job.
+
+    Created resources: ``invocation_5xx_alarm``, ``invocation_4xx_alarm``,
+    ``model_latency_alarm``, ``overhead_latency_alarm`` (all in ``alarms``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: ModelEndpoint,
+        alarm_action: cloudwatch.IAlarmAction,
+        invocation_5xx_errors: int = 5,
+        invocation_4xx_errors: int = 50,
+        model_latency_p99_ms: int = 1000,
+        overhead_latency_p99_ms: int = 200,
+        period: Duration = Duration.minutes(1),
+        evaluation_periods: int = 3,
+        datapoints_to_alarm: int = 2,
+    ) -> None:
+        """
+        :param endpoint: the endpoint to watch.
+        :param alarm_action: where alarm and OK transitions go (e.g. ``AlertsTopic.alarm_action``).
+        :param invocation_5xx_errors: 5xx errors a period above which to alarm. Default: 5.
+        :param invocation_4xx_errors: 4xx errors a period above which to alarm. Default: 50.
+        :param model_latency_p99_ms: p99 model latency in ms above which to alarm. Default: 1000.
+        :param overhead_latency_p99_ms: p99 SageMaker overhead in ms above which to alarm.
+            Default: 200.
+        :param period: metric period. Default: 1 minute.
+        :param evaluation_periods: periods evaluated. Default: 3.
+        :param datapoints_to_alarm: breaching periods among them that raise the alarm. Default: 2.
+        """
+        super().__init__(scope, construct_id)
+        thresholds = {
+            "invocation_5xx_errors": invocation_5xx_errors,
+            "invocation_4xx_errors": invocation_4xx_errors,
+            "model_latency_p99_ms": model_latency_p99_ms,
+            "overhead_latency_p99_ms": overhead_latency_p99_ms,
+            "evaluation_periods": evaluation_periods,
+            "datapoints_to_alarm": datapoints_to_alarm,
+        }
+        for name, value in thresholds.items():
+            if value <= 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if datapoints_to_alarm > evaluation_periods:
+            raise ValueError("datapoints_to_alarm must not exceed evaluation_periods")
+        name = endpoint.endpoint_name
+
+        def alarm(
+            construct_id: str, metric: cloudwatch.Metric, threshold: float, what: str
+        ) -> cloudwatch.Alarm:
+            created = cloudwatch.Alarm(
+                self,
+                construct_id,
+                metric=metric,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=evaluation_periods,
+                datapoints_to_alarm=datapoints_to_alarm,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=f"SageMaker endpoint {name}: {what}",
+            )
+            created.add_alarm_action(alarm_action)
+            created.add_ok_action(alarm_action)
+            return created
+
+        micros = 1000  # SageMaker reports latencies in microseconds
+        self.invocation_5xx_alarm = alarm(
+            "Invocation5XXErrors",
+            endpoint.metric_invocation_5xx_errors(period=period),
+            invocation_5xx_errors,
+            f"more than {invocation_5xx_errors} 5xx errors a period (model or platform failing)",
+        )
+        self.invocation_4xx_alarm = alarm(
+            "Invocation4XXErrors",
+            endpoint.metric_invocation_4xx_errors(period=period),
+            invocation_4xx_errors,
+            f"more than {invocation_4xx_errors} 4xx errors a period (callers sending bad input)",
+        )
+        self.model_latency_alarm = alarm(
+            "ModelLatencyP99",
+            endpoint.metric_model_latency(period=period),
+            model_latency_p99_ms * micros,
+            f"p99 model latency above {model_latency_p99_ms} ms",
+        )
+        self.overhead_latency_alarm = alarm(
+            "OverheadLatencyP99",
+            endpoint.metric_overhead_latency(period=period),
+            overhead_latency_p99_ms * micros,
+            f"p99 SageMaker overhead latency above {overhead_latency_p99_ms} ms",
+        )
+        self.alarms = [
+            self.invocation_5xx_alarm,
+            self.invocation_4xx_alarm,
+            self.model_latency_alarm,
+            self.overhead_latency_alarm,
+        ]
