@@ -1,0 +1,59 @@
+"""Shared fixtures. The CDK app is synthesized ONCE per test session (jsii start-up and synth
+cost seconds); every infra test reads the same templates."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_DEPRECATED", "quiet")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Synthesized:
+    """The synthesized app: stacks by id, templates as dicts and as assertion Templates."""
+
+    def __init__(self, outdir: Path) -> None:
+        from aws_cdk import App
+        from aws_cdk.assertions import Template
+
+        from app import build_app
+
+        self.app = build_app(App(outdir=str(outdir)))
+        self.assembly = self.app.synth()
+        self.outdir = outdir
+        self.templates: dict[str, dict[str, Any]] = {}
+        self.assertions: dict[str, Template] = {}
+        for artifact in self.assembly.stacks:
+            template = artifact.template
+            self.templates[artifact.stack_name] = template
+            self.assertions[artifact.stack_name] = Template.from_json(template)
+
+    def template_path(self, stack_name: str) -> Path:
+        return self.outdir / f"{stack_name}.template.json"
+
+    def validation_report(self) -> dict[str, Any]:
+        report = self.outdir / "validation-report.json"
+        return json.loads(report.read_text()) if report.exists() else {}
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
+    yield Synthesized(tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def prod_template(synthesized: Synthesized) -> Any:
+    return synthesized.assertions["ProdStack"]
+
+
+@pytest.fixture(scope="session")
+def dev_template(synthesized: Synthesized) -> Any:
+    return synthesized.assertions["DevStack"]

@@ -1,0 +1,99 @@
+"""Fixtures for the CodeDeploy hook tests.
+
+Several Lambda folders hold a ``handler.py``; each hook's handler is loaded here under its own
+module name so they can never clash. The shared layer's ``python/`` folder goes on ``sys.path``
+the way the Lambda runtime puts ``/opt/python`` there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+LAYER = REPO / "lambdas" / "deployment_hooks_common" / "python"
+for path in (LAYER, HERE):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from hook_fakes import REGION, FakeClock  # noqa: E402
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "POWERTOOLS_SERVICE_NAME": "deployment-hooks-test",
+}
+# Settings a test must not inherit from the machine running it.
+UNSET_ENV = (
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AUTOSCALING_MIN_CAPACITY",
+    "AUTOSCALING_MAX_CAPACITY",
+    "SAMPLE_REQUESTS",
+    "CAPACITY_POLL_SECONDS",
+    "MIN_INVOCATIONS",
+    "MAX_5XX_RATIO",
+    "METRICS_WAIT_SECONDS",
+    "METRICS_POLL_SECONDS",
+    "MODEL_NAME",
+    "VARIANT_NAME",
+)
+
+
+def _fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in UNSET_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region for every test: nothing can reach a real account."""
+    _fake_aws_env(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def _session_aws_env() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _fake_aws_env(monkeypatch)
+        yield
+
+
+def _load(module_name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def pre_hook(_session_aws_env: None) -> ModuleType:
+    """``lambdas/pre_traffic_hook/handler.py`` as module ``pre_traffic_hook_handler``."""
+    return _load("pre_traffic_hook_handler", REPO / "lambdas" / "pre_traffic_hook" / "handler.py")
+
+
+@pytest.fixture(scope="session")
+def post_hook(_session_aws_env: None) -> ModuleType:
+    """``lambdas/post_traffic_hook/handler.py`` as module ``post_traffic_hook_handler``."""
+    return _load(
+        "post_traffic_hook_handler", REPO / "lambdas" / "post_traffic_hook" / "handler.py"
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
