@@ -1,0 +1,61 @@
+# The two commands a newcomer needs:  make synth   and   make test
+# Both install everything they need first (Python venv + the pinned CDK CLI).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_DEPRECATED := quiet
+
+.PHONY: install synth lint test unit infra-test snapshot-update bench-frontend bench-synth deploy-dev deploy-prod clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## Synthesize every environment's stack (cdk-nag runs inside synth), then cfn-lint the templates.
+synth: install
+	npx --no-install cdk synth --quiet
+	$(BIN)/cfn-lint cdk.out/*.template.json
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy infra app.py
+	# Each function is its own import root (several have a handler.py), so check them one by one.
+	for fn in lambdas/*/; do MYPYPATH=lambdas/deployment_hooks_common/python $(BIN)/mypy "$$fn" || exit 1; done
+
+## Lint, type-check and run every test (infra assertions, snapshots, Lambda unit, e2e, fuzz, load).
+test: lint
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest tests/lambdas
+
+infra-test: install
+	$(BIN)/pytest tests/infra
+
+snapshot-update: install
+	$(BIN)/pytest tests/infra/test_snapshots.py --snapshot-update
+
+bench-frontend: install
+	$(BIN)/python tests/benchmarks/bench_frontend.py
+
+bench-synth: install
+	$(BIN)/python tests/benchmarks/bench_synth.py
+
+deploy-dev: synth
+	npx --no-install cdk deploy DevStack
+
+deploy-prod: synth
+	npx --no-install cdk deploy ProdStack
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
