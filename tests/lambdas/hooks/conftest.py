@@ -15,14 +15,15 @@ from types import ModuleType
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
+REPO = Path(__file__).resolve().parents[3]
 LAYER = REPO / "lambdas" / "deployment_hooks_common" / "python"
-for path in (LAYER, HERE):
+# The layer as the runtime mounts it (/opt/python); the repository for `tests.` imports under any
+# pytest import mode.
+for path in (LAYER, REPO):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from hook_fakes import REGION, FakeClock  # noqa: E402
+from tests.lambdas.hooks.hook_fakes import REGION, FakeClock  # noqa: E402
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -89,9 +90,7 @@ def pre_hook(_session_aws_env: None) -> ModuleType:
 @pytest.fixture(scope="session")
 def post_hook(_session_aws_env: None) -> ModuleType:
     """``lambdas/post_traffic_hook/handler.py`` as module ``post_traffic_hook_handler``."""
-    return _load(
-        "post_traffic_hook_handler", REPO / "lambdas" / "post_traffic_hook" / "handler.py"
-    )
+    return _load("post_traffic_hook_handler", REPO / "lambdas" / "post_traffic_hook" / "handler.py")
 
 
 @pytest.fixture

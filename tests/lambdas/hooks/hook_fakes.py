@@ -8,9 +8,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 import boto3
+import moto  # noqa: F401  (hooks moto into botocore before any client exists)
 from botocore.client import BaseClient
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
@@ -20,6 +22,7 @@ ACCOUNT = "123456789012"
 DEPLOYMENT_ID = "d-ABCDEF123"
 EXECUTION_ID = "hook-execution-1"
 FUNCTION = "ModelFrontend-fn"
+MODEL = "churn"
 VARIANT = "primary"
 BLUE = "churn-model-1a2b3c4d"
 GREEN = "churn-model-5e6f7a8b"
@@ -71,11 +74,24 @@ def hook_event() -> dict[str, str]:
 # --- clients -----------------------------------------------------------------------------------
 
 
+@cache
 def make_client(service: str) -> BaseClient:
-    return boto3.client(service, region_name=REGION)  # type: ignore[no-any-return]
+    """One client per service for the whole run (creating one costs ~50 ms).
+
+    Tests put Stubbers on them or run them inside ``mock_aws``, which intercepts clients made
+    before it started too: moto hooks into botocore when imported, above.
+    """
+    client: BaseClient = _session().client(service)
+    return client
 
 
-def record_calls(client: BaseClient) -> list[tuple[str, dict[str, Any]]]:
+@cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session(region_name=REGION)
+
+
+@contextmanager
+def recorded_calls(client: BaseClient) -> Iterator[list[tuple[str, dict[str, Any]]]]:
     """(operation, parameters) of every call on ``client``, whether moto or a Stubber answers."""
     calls: list[tuple[str, dict[str, Any]]] = []
 
@@ -83,7 +99,10 @@ def record_calls(client: BaseClient) -> list[tuple[str, dict[str, Any]]]:
         calls.append((model.name, dict(params)))
 
     client.meta.events.register("before-parameter-build.*.*", remember)
-    return calls
+    try:
+        yield calls
+    finally:
+        client.meta.events.unregister("before-parameter-build.*.*", remember)
 
 
 @contextmanager
@@ -104,7 +123,9 @@ def appspec(
         properties["CurrentVersion"] = current
     return {
         "version": 0.0,
-        "Resources": [{"FrontendAlias": {"Type": "AWS::Lambda::Function", "Properties": properties}}],
+        "Resources": [
+            {"FrontendAlias": {"Type": "AWS::Lambda::Function", "Properties": properties}}
+        ],
         "Hooks": [{"BeforeAllowTraffic": "pre-hook"}, {"AfterAllowTraffic": "post-hook"}],
     }
 
@@ -155,11 +176,19 @@ def expect_report(stubber: Stubber, status: str) -> None:
 
 
 def expect_version_endpoint(
-    stubber: Stubber, version: str, endpoint: str | None, function: str = FUNCTION
+    stubber: Stubber,
+    version: str,
+    endpoint: str | None,
+    *,
+    model: str | None = MODEL,
+    function: str = FUNCTION,
 ) -> None:
-    variables = {"LOG_LEVEL": "INFO"}
+    """``get_function_configuration`` of one version, with the front end's environment."""
+    variables = {"MODEL_VERSION": version, "LOG_REQUEST_BODY": "false"}
     if endpoint is not None:
         variables["ENDPOINT_NAME"] = endpoint
+    if model is not None:
+        variables["MODEL_NAME"] = model
     stubber.add_response(
         "get_function_configuration",
         {

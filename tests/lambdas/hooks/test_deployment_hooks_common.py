@@ -1,0 +1,296 @@
+"""The shared layer: AppSpec reading, blue/green resolution, env parsing, time, always-report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_lambda_powertools import Logger
+from deployment_hooks_common import (
+    AliasShift,
+    ConfigError,
+    Deadline,
+    HookEvent,
+    HookFailedError,
+    read_deployment,
+    resolve_endpoints,
+    run_lifecycle_hook,
+    wait_until,
+)
+from deployment_hooks_common.aws import client_config
+from deployment_hooks_common.deployment import appspec_content, parse_appspec
+from deployment_hooks_common.settings import (
+    float_or_default,
+    int_or_default,
+    json_value,
+    optional_int,
+    require_str,
+)
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.lambdas.hooks.hook_fakes import (
+    BLUE,
+    CREATE_TIME,
+    DEPLOYMENT_ID,
+    FUNCTION,
+    GREEN,
+    MODEL,
+    FakeClock,
+    appspec,
+    deployment_response,
+    expect_blue_green,
+    expect_deployment,
+    expect_report,
+    expect_version_endpoint,
+    hook_event,
+    make_client,
+    stubbed,
+)
+
+LOGGER = Logger(service="deployment-hooks-test")
+
+# --- AppSpec -------------------------------------------------------------------------------------
+
+
+def test_reads_the_alias_shift_cloudformation_writes() -> None:
+    assert parse_appspec(json.dumps(appspec())) == AliasShift(
+        function_name=FUNCTION, alias="live", current_version="3", target_version="4"
+    )
+
+
+def test_reads_numeric_versions_and_lowercase_keys() -> None:
+    properties = {"name": "f", "alias": "live", "currentversion": 1, "targetversion": 2}
+    content = {
+        "version": 0.0,
+        "resources": [{"fn": {"type": "AWS::Lambda::Function", "properties": properties}}],
+    }
+    shift = parse_appspec(json.dumps(content))
+    assert (shift.current_version, shift.target_version) == ("1", "2")
+
+
+def test_a_missing_current_version_means_no_blue() -> None:
+    assert parse_appspec(json.dumps(appspec(current=None))).current_version is None
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("version: 0.0\nResources:\n  - fn: {}\n", "AppSpec content is not JSON"),
+        ("[]", "not a JSON object"),
+        ('{"version": 0.0}', "no Resources list"),
+        ('{"Resources": [{"x": {"Type": "AWS::ECS::Service"}}]}', "found 0"),
+        ('{"Resources": ["fn"]}', "resource entry is not an object"),
+        (
+            json.dumps({"Resources": appspec()["Resources"] * 2}),
+            "exactly one AWS::Lambda::Function, found 2",
+        ),
+        (json.dumps(appspec(target="")), "no TargetVersion"),
+        (json.dumps(appspec(function="")), "no Name"),
+        ('{"Resources": [{"f": {"Type": "AWS::Lambda::Function"}}]}', "no Properties"),
+    ],
+)
+def test_refuses_an_appspec_it_cannot_read(content: str, message: str) -> None:
+    with pytest.raises(HookFailedError, match=message.replace("[", r"\[")):
+        parse_appspec(content)
+
+
+@given(
+    function=st.text(min_size=1, max_size=64),
+    current=st.none() | st.integers(min_value=1, max_value=10_000).map(str),
+    target=st.integers(min_value=1, max_value=10_000).map(str),
+)
+def test_any_json_appspec_round_trips(function: str, current: str | None, target: str) -> None:
+    content = json.dumps(appspec(function=function, current=current, target=target))
+    assert parse_appspec(content) == AliasShift(function, "live", current, target)
+
+
+@pytest.mark.parametrize("revision_type", ["AppSpecContent", "String"])
+def test_reads_both_inline_revision_types(revision_type: str) -> None:
+    info = deployment_response("{}", revision_type=revision_type)["deploymentInfo"]
+    assert appspec_content(info["revision"]) == "{}"
+
+
+def test_refuses_a_revision_stored_elsewhere() -> None:
+    info = deployment_response("{}", revision_type="S3")["deploymentInfo"]
+    with pytest.raises(HookFailedError, match="revision type 'S3' is not supported"):
+        appspec_content(info["revision"])
+
+
+def test_refuses_an_empty_revision() -> None:
+    with pytest.raises(HookFailedError, match="carries no AppSpec content"):
+        appspec_content({"revisionType": "AppSpecContent", "appSpecContent": {"content": " "}})
+
+
+def test_read_deployment_returns_the_shift_and_create_time() -> None:
+    codedeploy = make_client("codedeploy")
+    with stubbed(codedeploy) as stub:
+        expect_deployment(stub, revision_type="String")
+        deployment = read_deployment(codedeploy, DEPLOYMENT_ID)
+    assert deployment.create_time == CREATE_TIME
+    assert deployment.shift.target_version == "4"
+
+
+# --- blue and green ------------------------------------------------------------------------------
+
+
+def test_resolves_green_from_the_target_and_blue_from_the_current_version() -> None:
+    lambda_client = make_client("lambda")
+    with stubbed(lambda_client) as stub:
+        expect_blue_green(stub)
+        endpoints = resolve_endpoints(lambda_client, AliasShift(FUNCTION, "live", "3", "4"))
+    assert (endpoints.green, endpoints.blue, endpoints.model_name) == (GREEN, BLUE, MODEL)
+
+
+@pytest.mark.parametrize("current", [None, "4"])
+def test_no_blue_without_a_different_current_version(current: str | None) -> None:
+    lambda_client = make_client("lambda")
+    with stubbed(lambda_client) as stub:
+        expect_blue_green(stub, blue=None)
+        endpoints = resolve_endpoints(lambda_client, AliasShift(FUNCTION, "live", current, "4"))
+    assert (endpoints.green, endpoints.blue) == (GREEN, None)
+
+
+def test_a_version_without_an_endpoint_fails() -> None:
+    lambda_client = make_client("lambda")
+    with stubbed(lambda_client) as stub:
+        expect_version_endpoint(stub, "4", None)
+        with pytest.raises(HookFailedError, match=r"version 4 of .* has no ENDPOINT_NAME"):
+            resolve_endpoints(lambda_client, AliasShift(FUNCTION, "live", "3", "4"))
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+def test_settings_parse_and_default() -> None:
+    env = {"A": " 7 ", "B": "0.5", "C": "", "J": '{"k": 1}'}
+    assert require_str(env, "A") == "7"
+    assert optional_int(env, "A") == 7
+    assert optional_int(env, "C") is None
+    assert int_or_default(env, "MISSING", 3) == 3
+    assert float_or_default(env, "B", 1.0) == 0.5
+    assert json_value(env, "J") == {"k": 1}
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: require_str({"X": " "}, "X"), "X is required"),
+        (lambda: optional_int({"X": "1.5"}, "X"), "X must be an integer, got '1.5'"),
+        (lambda: optional_int({"X": "-2"}, "X"), "X must be >= 0, got -2"),
+        (lambda: float_or_default({"X": "inf?"}, "X", 1.0), "X must be a number"),
+        (lambda: float_or_default({"X": "-0.1"}, "X", 1.0), "X must be >= 0.0"),
+        (lambda: json_value({"X": "{"}, "X"), "X is not valid JSON"),
+    ],
+)
+def test_settings_errors_name_the_variable(call: Any, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("?", r"\?")):
+        call()
+
+
+def test_config_errors_are_hook_failures() -> None:
+    assert issubclass(ConfigError, HookFailedError)
+
+
+# --- time ----------------------------------------------------------------------------------------
+
+
+class _Context:
+    def __init__(self, clock: FakeClock, timeout: float) -> None:
+        self.clock, self.timeout = clock, timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.timeout - self.clock.elapsed) * 1000)
+
+
+def test_deadline_keeps_the_safety_margin(clock: FakeClock) -> None:
+    deadline = Deadline.from_context(_Context(clock, 300), clock, 30)
+    assert deadline.remaining() == 270
+    clock.sleep(100)
+    assert deadline.remaining() == 170
+    assert deadline.sooner(50).remaining() == 50
+    assert deadline.sooner(500).remaining() == 170
+    assert deadline.earlier_by(70).remaining() == 100
+
+
+def test_wait_until_returns_at_once_when_the_condition_holds(clock: FakeClock) -> None:
+    assert wait_until(lambda: True, deadline=Deadline(clock, clock.monotonic() + 60), interval=5)
+    assert clock.sleeps == []
+
+
+def test_wait_until_polls_and_checks_once_more_at_the_deadline(clock: FakeClock) -> None:
+    checks: list[float] = []
+
+    def never() -> bool:
+        checks.append(clock.elapsed)
+        return False
+
+    assert not wait_until(never, deadline=Deadline(clock, clock.monotonic() + 25), interval=10)
+    assert checks == [0, 10, 20, 25]
+    assert clock.sleeps == [10, 10, 5]
+
+
+def test_wait_until_stops_when_the_condition_raises(clock: FakeClock) -> None:
+    def broken() -> bool:
+        raise HookFailedError("endpoint failed")
+
+    with pytest.raises(HookFailedError):
+        wait_until(broken, deadline=Deadline(clock, clock.monotonic() + 60), interval=5)
+
+
+def test_boto_config_bounds_time_and_retries() -> None:
+    config = client_config(read_timeout=35)
+    assert (config.connect_timeout, config.read_timeout) == (3, 35)
+    assert config.retries == {"mode": "standard", "max_attempts": 3}
+
+
+# --- always report -------------------------------------------------------------------------------
+
+
+def _run_with(check: Any, status: str) -> Any:
+    codedeploy = make_client("codedeploy")
+    with stubbed(codedeploy) as stub:
+        expect_report(stub, status)
+        return run_lifecycle_hook(hook_event(), codedeploy=codedeploy, check=check, logger=LOGGER)
+
+
+def test_a_check_that_returns_reports_succeeded() -> None:
+    result = _run_with(lambda hook: f"checked {hook.deployment_id}", "Succeeded")
+    assert (result.status, result.reason) == ("Succeeded", f"checked {DEPLOYMENT_ID}")
+
+
+def test_a_hook_failure_reports_failed_with_its_reason() -> None:
+    def fail(hook: HookEvent) -> str:
+        raise HookFailedError("green is sick")
+
+    assert _run_with(fail, "Failed").reason == "green is sick"
+
+
+@given(st.sampled_from([RuntimeError, KeyError, ValueError, TypeError, OSError, ZeroDivisionError]))
+def test_any_crash_reports_failed(error: type[Exception]) -> None:
+    def crash(hook: HookEvent) -> str:
+        raise error("boom")
+
+    result = _run_with(crash, "Failed")
+    assert result.reason.startswith(f"the hook crashed: {error.__name__}")
+
+
+def test_even_a_base_exception_reports_failed_before_propagating() -> None:
+    def interrupted(hook: HookEvent) -> str:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _run_with(interrupted, "Failed")
+
+
+def test_no_ids_means_no_report_and_no_check() -> None:
+    def must_not_run(hook: HookEvent) -> str:
+        raise AssertionError("checked without ids")
+
+    codedeploy = make_client("codedeploy")
+    with stubbed(codedeploy):
+        result = run_lifecycle_hook(
+            {"DeploymentId": "d-1"}, codedeploy=codedeploy, check=must_not_run, logger=LOGGER
+        )
+    assert result.status is None
