@@ -1,0 +1,341 @@
+"""A local SageMaker runtime: ``POST /endpoints/{name}/invocations`` on 127.0.0.1.
+
+Real botocore clients talk to it (set ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` to ``url`` and any
+fake credentials while creating the client): they sign and send real HTTP and parse real
+responses, including SageMaker's error shapes (``x-amzn-ErrorType`` header plus a JSON body).
+
+Latency hygiene, or every figure measured against it is noise: the handler disables Nagle and
+writes each response (status line, headers and body) with ONE ``write``; otherwise loopback
+delayed-ACK adds ~40 ms per request. Connections are kept alive (HTTP/1.1), as botocore does.
+
+The default model echoes the request body, with the ``Accept`` type when one is given (not a
+wildcard), else the request's content type. ``set_responder`` installs another model per
+endpoint. Faults are injected per endpoint name (``set_fault``) or per request, by a header
+``X-Fake-Fault: <kind>`` or a custom-attributes token ``fake-fault=<kind>`` (which the front end
+passes through): see ``Fault``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
+from typing import Literal
+from urllib.parse import unquote
+
+FaultKind = Literal[
+    "model-error",  # 424 ModelError: the container answered `status` with `message`
+    "throttle",  # `status` (429 by default; SageMaker also uses 400) ThrottlingException
+    "internal",  # 500 InternalFailure
+    "dependency",  # 530 InternalDependencyException
+    "unavailable",  # 503 ServiceUnavailable
+    "not-ready",  # 429 ModelNotReadyException
+    "validation",  # 400 ValidationError
+    "not-found",  # 400 ValidationError "Endpoint ... not found."
+    "access-denied",  # 400 AccessDeniedException (not modeled)
+    "slow",  # answer normally after `delay` seconds
+    "drop",  # read the request, close the connection without an answer
+]
+FAULT_KINDS: tuple[str, ...] = FaultKind.__args__  # type: ignore[attr-defined]
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+MODEL_ERROR_TYPE = "ModelError:http://internal.amazon.com/coral/com.amazon.sagemaker/"
+_PATH = re.compile(r"/endpoints/([^/]+)/invocations")
+_FAULT_TOKEN = re.compile(r"fake-fault=([a-z-]+)")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A failure to inject. ``status`` is the model's own status for ``model-error``."""
+
+    kind: FaultKind
+    status: int | None = None
+    message: str | None = None
+    delay: float = 2.5
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What the runtime received."""
+
+    endpoint: str
+    content_type: str | None
+    accept: str | None
+    custom_attributes: str | None
+    body: bytes
+    headers: dict[str, str] = field(repr=False)
+
+
+Responder = Callable[[RecordedRequest], tuple[str, bytes]]
+
+
+def echo_model(request: RecordedRequest) -> tuple[str, bytes]:
+    """Answer the request body, typed as the Accept type (unless a wildcard) or the input's."""
+    accept = request.accept
+    if accept and "*" not in accept:
+        return accept, request.body
+    return request.content_type or "application/octet-stream", request.body
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = False  # server_close() joins every connection thread
+    block_on_close = True
+    request_queue_size = 128  # a burst of new keep-alive connections must not hit SYN retries
+
+    def __init__(self, runtime: FakeSageMakerRuntime) -> None:
+        self.runtime = runtime
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # a client that gave up (read timeout) or a socket closed by stop()
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # with the single write below: no delayed-ACK stall
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.runtime._opened(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.runtime._closed(self.connection)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence the per-request access log."""
+
+    def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Unknown"
+        head = [f"HTTP/1.1 {status} {reason}"]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        head.append(f"x-amzn-RequestId: {self.server.runtime._next_request_id()}")
+        head.append(f"Content-Length: {len(body)}")
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)  # ONE write
+
+    def _send_error(self, status: int, error_type: str, payload: dict[str, object]) -> None:
+        self._send(
+            status,
+            {"Content-Type": "application/json", "x-amzn-ErrorType": error_type},
+            json.dumps(payload).encode(),
+        )
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        match = _PATH.fullmatch(self.path.split("?", 1)[0])
+        if match is None:
+            self._send_error(404, "UnknownOperationException", {"message": "unknown operation"})
+            return
+        request = RecordedRequest(
+            endpoint=unquote(match[1]),
+            content_type=self.headers.get("Content-Type"),
+            accept=self.headers.get("Accept"),
+            custom_attributes=self.headers.get("X-Amzn-SageMaker-Custom-Attributes"),
+            body=body,
+            headers={name.lower(): value for name, value in self.headers.items()},
+        )
+        runtime = self.server.runtime
+        runtime._record(request)
+        fault = runtime._fault_for(request)
+        if fault is None:
+            self._answer(request)
+        elif fault.kind == "slow":
+            if not runtime._stopping.wait(fault.delay):
+                self._answer(request)
+        elif fault.kind == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+        else:
+            self._send_fault(request, fault)
+
+    def _answer(self, request: RecordedRequest) -> None:
+        content_type, body = self.server.runtime._responder_for(request.endpoint)(request)
+        headers = {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": "AllTraffic"}
+        if request.custom_attributes is not None:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = request.custom_attributes
+        self._send(200, headers, body)
+
+    def _send_fault(self, request: RecordedRequest, fault: Fault) -> None:
+        name = request.endpoint
+        if fault.kind == "model-error":
+            status = fault.status or 500
+            message = fault.message or "model failed"
+            origin = "client" if status < 500 else "server"
+            self._send_error(
+                424,
+                MODEL_ERROR_TYPE,
+                {
+                    "ErrorCode": f"{'CLIENT' if status < 500 else 'INTERNAL_FAILURE'}_FROM_MODEL",
+                    "LogStreamArn": (
+                        f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:"
+                        f"/aws/sagemaker/Endpoints/{name}"
+                    ),
+                    "OriginalMessage": message,
+                    "OriginalStatusCode": status,
+                    "Message": (
+                        f"Received {origin} error ({status}) from primary with message "
+                        f'"{message}". See https://{REGION}.console.aws.amazon.com/cloudwatch/'
+                        f"home?region={REGION}#logEventViewer:group=/aws/sagemaker/Endpoints/"
+                        f"{name} in account {ACCOUNT_ID} for more information."
+                    ),
+                },
+            )
+            return
+        simple: dict[str, tuple[int, str, str]] = {
+            "throttle": (fault.status or 429, "ThrottlingException", "Rate exceeded"),
+            "internal": (500, "InternalFailure", "An internal failure occurred."),
+            "dependency": (530, "InternalDependencyException", "Dependency failure."),
+            "unavailable": (503, "ServiceUnavailable", "Service is unavailable."),
+            "not-ready": (429, "ModelNotReadyException", "Model is not ready."),
+            "validation": (400, "ValidationError", "Received invalid input."),
+            "not-found": (
+                400,
+                "ValidationError",
+                f"Endpoint {name} of account {ACCOUNT_ID} not found.",
+            ),
+            "access-denied": (400, "AccessDeniedException", "User is not authorized."),
+        }
+        status, error_type, message = simple[fault.kind]
+        self._send_error(status, error_type, {"message": fault.message or message})
+
+
+class FakeSageMakerRuntime:
+    """The server, its recorded requests and its fault plan. Use as a context manager."""
+
+    def __init__(self, *, record_bodies: bool = True) -> None:
+        self._record_bodies = record_bodies
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._requests: list[RecordedRequest] = []
+        self._faults: dict[str, Fault] = {}
+        self._responders: dict[str, Responder] = {}
+        self._connections: set[socket.socket] = set()
+        self._ids = count(1)
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> FakeSageMakerRuntime:
+        self._stopping.clear()
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-sagemaker-runtime",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:  # wake idle keep-alive threads so they can be joined
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeSageMakerRuntime:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``: the value for ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME``."""
+        if self._server is None:
+            raise RuntimeError("the fake runtime is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # -- configuration -----------------------------------------------------------------------
+    def set_fault(self, endpoint: str, fault: Fault | None) -> None:
+        """Every request to ``endpoint`` fails with ``fault`` (``None`` heals it)."""
+        with self._lock:
+            if fault is None:
+                self._faults.pop(endpoint, None)
+            else:
+                self._faults[endpoint] = fault
+
+    def set_responder(self, endpoint: str, responder: Responder) -> None:
+        """``endpoint`` answers ``responder(request) -> (content_type, body)``."""
+        with self._lock:
+            self._responders[endpoint] = responder
+
+    @contextmanager
+    def fault(self, endpoint: str, fault: Fault) -> Iterator[None]:
+        self.set_fault(endpoint, fault)
+        try:
+            yield
+        finally:
+            self.set_fault(endpoint, None)
+
+    # -- observations ------------------------------------------------------------------------
+    def count(self, endpoint: str | None = None) -> int:
+        """Requests received (for one endpoint, or in total), faulty ones included."""
+        with self._lock:
+            return self._counts[endpoint] if endpoint else sum(self._counts.values())
+
+    def requests(self, endpoint: str | None = None) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self._requests if endpoint is None or r.endpoint == endpoint]
+
+    # -- used by the handler threads -----------------------------------------------------------
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._counts[request.endpoint] += 1
+            if self._record_bodies:
+                self._requests.append(request)
+
+    def _fault_for(self, request: RecordedRequest) -> Fault | None:
+        kind = request.headers.get("x-fake-fault")
+        if kind is None and request.custom_attributes:
+            token = _FAULT_TOKEN.search(request.custom_attributes)
+            kind = token[1] if token else None
+        if kind in FAULT_KINDS:
+            return Fault(kind=kind)  # type: ignore[arg-type]
+        with self._lock:
+            return self._faults.get(request.endpoint)
+
+    def _responder_for(self, endpoint: str) -> Responder:
+        with self._lock:
+            return self._responders.get(endpoint, echo_model)
+
+    def _next_request_id(self) -> str:
+        return f"fake-{next(self._ids):08d}"
+
+    def _opened(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.add(connection)
+
+    def _closed(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._connections.discard(connection)
