@@ -12,10 +12,17 @@ import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from infra.api_rules import (
+    ACCOUNT_BURST_LIMIT,
+    ACCOUNT_RATE_LIMIT,
+    DEFAULT_CONTENT_TYPES,
+    check_media_type,
+    web_acl_region,
+)
 from infra.instance_types import INSTANCE_TYPE_PATTERN, is_burstable
 from infra.log_retention import ALLOWED_DAYS
 
@@ -138,19 +145,16 @@ class ServerlessConfig(_Strict):
         return value
 
 
-class AlarmThresholds(_Strict):
-    """Endpoint alarm thresholds. Every value must be positive."""
+class _AlarmWindow(_Strict):
+    """How long a threshold must be breached: the period, the periods evaluated, and how many
+    of them must breach."""
 
-    invocation_5xx_errors: int = Field(default=5, gt=0)
-    invocation_4xx_errors: int = Field(default=50, gt=0)
-    model_latency_p99_ms: int = Field(default=1000, gt=0)
-    overhead_latency_p99_ms: int = Field(default=200, gt=0)
     period_seconds: int = Field(default=60)
     evaluation_periods: int = Field(default=3, gt=0)
     datapoints_to_alarm: int = Field(default=2, gt=0)
 
     @model_validator(mode="after")
-    def _check(self) -> AlarmThresholds:
+    def _check_window(self) -> _AlarmWindow:
         if self.period_seconds not in (10, 30) and self.period_seconds % 60 != 0:
             raise ValueError("period_seconds must be 10, 30 or a multiple of 60")
         if self.period_seconds <= 0:
@@ -158,6 +162,15 @@ class AlarmThresholds(_Strict):
         if self.datapoints_to_alarm > self.evaluation_periods:
             raise ValueError("datapoints_to_alarm must not exceed evaluation_periods")
         return self
+
+
+class AlarmThresholds(_AlarmWindow):
+    """Endpoint alarm thresholds. Every value must be positive."""
+
+    invocation_5xx_errors: int = Field(default=5, gt=0)
+    invocation_4xx_errors: int = Field(default=50, gt=0)
+    model_latency_p99_ms: int = Field(default=1000, gt=0)
+    overhead_latency_p99_ms: int = Field(default=200, gt=0)
 
 
 class ModelConfig(_Strict):
@@ -173,6 +186,11 @@ class ModelConfig(_Strict):
     serverless: ServerlessConfig | None = None
     autoscaling: AutoscalingConfig | None = None
     alarms: AlarmThresholds = Field(default_factory=AlarmThresholds)
+    # Request media types the model's API route accepts; the front end answers 415 to any
+    # other. Non-text types reach it base64-encoded (binary media types of the API).
+    allowed_content_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CONTENT_TYPES), min_length=1, max_length=20
+    )
 
     @field_validator("name", "variant_name")
     @classmethod
@@ -181,6 +199,15 @@ class ModelConfig(_Strict):
             raise ValueError(
                 f"{value!r} must be lowercase letters, digits and inner hyphens (e.g. fraud-detector)"
             )
+        return value
+
+    @field_validator("allowed_content_types")
+    @classmethod
+    def _content_types(cls, value: list[str]) -> list[str]:
+        for media_type in value:
+            check_media_type(media_type)
+        if len(set(value)) != len(value):
+            raise ValueError("media types must not repeat")
         return value
 
     @field_validator("image_uri")
@@ -231,7 +258,62 @@ class ModelConfig(_Strict):
 
 
 # Fields that never reach the Model or the EndpointConfig.
-_NOT_FINGERPRINTED = {"alarms", "autoscaling"}
+_NOT_FINGERPRINTED = {"alarms", "allowed_content_types", "autoscaling"}
+
+
+class ApiAlarmThresholds(_AlarmWindow):
+    """Alarms of the prediction API (stage-wide 5xx) and of each model's front-end function."""
+
+    # API 5XXError responses a period above which to alarm.
+    api_5xx_errors: int = Field(default=5, gt=0)
+    # Front-end function errors (crashes, timeouts) a period above which to alarm; the function
+    # answers every SageMaker failure instead of raising, so any error is a defect.
+    frontend_errors: int = Field(default=0, ge=0)
+
+
+class UsagePlanConfig(_Strict):
+    """Per-API-key limits, for ``api.auth`` = ``api_key`` only. No quota unless one is set."""
+
+    rate_limit: float = Field(default=50, gt=0, le=ACCOUNT_RATE_LIMIT)
+    burst_limit: int = Field(default=100, ge=0, le=ACCOUNT_BURST_LIMIT)
+    quota_limit: int | None = Field(default=None, gt=0)
+    quota_period: Literal["day", "week", "month"] = "day"
+
+
+class ApiConfig(_Strict):
+    """The prediction API (API Gateway REST, regional) in front of every model.
+
+    ``auth``: ``iam`` (SigV4, the default) or ``api_key`` (an ``x-api-key`` of a usage plan).
+    ``execution_logging`` (ERROR level, no request data) needs the account-wide API Gateway
+    CloudWatch role: it already exists in the account, or ``create_cloudwatch_role`` creates it
+    (once per account and region). Without that role the stage fails to deploy.
+    """
+
+    auth: Literal["iam", "api_key"] = "iam"
+    throttling_rate_limit: float = Field(default=100, gt=0, le=ACCOUNT_RATE_LIMIT)
+    throttling_burst_limit: int = Field(default=200, ge=0, le=ACCOUNT_BURST_LIMIT)
+    usage_plan: UsagePlanConfig | None = None
+    waf_web_acl_arn: str | None = None
+    create_cloudwatch_role: bool = False
+    execution_logging: bool = False
+    alarms: ApiAlarmThresholds = Field(default_factory=ApiAlarmThresholds)
+
+    @field_validator("waf_web_acl_arn")
+    @classmethod
+    def _web_acl(cls, value: str | None) -> str | None:
+        if value is not None:
+            web_acl_region(value)
+        return value
+
+    @property
+    def key_usage_plan(self) -> UsagePlanConfig | None:
+        """The usage plan API keys get: the configured one or the defaults; None for IAM auth."""
+        if self.auth != "api_key":
+            return None
+        return self.usage_plan or UsagePlanConfig(
+            rate_limit=min(UsagePlanConfig().rate_limit, self.throttling_rate_limit),
+            burst_limit=min(UsagePlanConfig().burst_limit, self.throttling_burst_limit),
+        )
 
 
 class EnvironmentConfig(_Strict):
@@ -245,6 +327,7 @@ class EnvironmentConfig(_Strict):
     log_retention_days: int = 30
     tags: dict[str, str] = Field(default_factory=dict)
     models: list[ModelConfig] = Field(min_length=1)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
     @field_validator("name")
     @classmethod
@@ -266,7 +349,9 @@ class EnvironmentConfig(_Strict):
     @field_validator("region")
     @classmethod
     def _region(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]", value):
+        if value is not None and not re.fullmatch(
+            r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]", value
+        ):
             raise ValueError(f"region {value!r} is not an AWS region name such as eu-west-1")
         return value
 
@@ -302,6 +387,7 @@ class EnvironmentConfig(_Strict):
 
 def _check_environment(env: EnvironmentConfig) -> None:
     """Rules that need the whole environment: name lengths, uniqueness, production pinning."""
+    _check_api(env)
     seen: set[str] = set()
     for index, model in enumerate(env.models):
         where = f"models[{index}]"
@@ -323,6 +409,30 @@ def _check_environment(env: EnvironmentConfig) -> None:
                 f"image {model.image_uri!r} is not pinned; a production environment needs a "
                 "version tag or digest other than 'latest' (e.g. :v2.1.0 or @sha256:...)",
             )
+
+
+def _check_api(env: EnvironmentConfig) -> None:
+    api, plan = env.api, env.api.usage_plan
+    if plan is not None and api.auth != "api_key":
+        raise _FieldError(
+            "api.usage_plan", "usage_plan limits API keys; set auth to 'api_key' or remove it"
+        )
+    if plan is not None and (
+        plan.rate_limit > api.throttling_rate_limit or plan.burst_limit > api.throttling_burst_limit
+    ):
+        raise _FieldError(
+            "api.usage_plan",
+            f"a key may send {plan.rate_limit}/s (burst {plan.burst_limit}), above the stage's "
+            f"{api.throttling_rate_limit}/s (burst {api.throttling_burst_limit}) that caps every "
+            "key; lower usage_plan or raise throttling_rate_limit/throttling_burst_limit",
+        )
+    arn = api.waf_web_acl_arn
+    if arn is not None and env.region is not None and web_acl_region(arn) != env.region:
+        raise _FieldError(
+            "api.waf_web_acl_arn",
+            f"the web ACL is in {web_acl_region(arn)} but the environment deploys to "
+            f"{env.region}; a regional web ACL protects only APIs of its own region",
+        )
 
 
 def _check_model_hosting(model: ModelConfig, where: str) -> None:
@@ -367,11 +477,15 @@ def _describe(env_name: str, raw: dict[str, Any], location: Iterable[str | int],
     where = f"environment {env_name!r}"
     if len(parts) >= 2 and parts[0] == "models" and isinstance(parts[1], int):
         models = raw.get("models")
-        if isinstance(models, list) and parts[1] < len(models) and isinstance(models[parts[1]], dict):
+        if (
+            isinstance(models, list)
+            and parts[1] < len(models)
+            and isinstance(models[parts[1]], dict)
+        ):
             where += f", model {models[parts[1]].get('name', '?')!r}"
-    field = ".".join(
-        f"[{part}]" if isinstance(part, int) else str(part) for part in parts
-    ).replace(".[", "[")
+    field = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in parts).replace(
+        ".[", "["
+    )
     return f"{where}, field {field or '<root>'!r}: {msg}"
 
 
@@ -399,7 +513,9 @@ def load_environment(path: Path) -> EnvironmentConfig:
         lines = [_describe(env_name, raw, e["loc"], _message(e)) for e in error.errors()]
         raise ConfigError("\n".join(lines)) from None
     except _FieldError as error:
-        location = [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", error.location) if p]
+        location = [
+            int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", error.location) if p
+        ]
         raise ConfigError(_describe(env_name, raw, location, error.message)) from None
     return env
 
