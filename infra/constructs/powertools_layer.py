@@ -1,0 +1,135 @@
+"""A Lambda layer with Powertools for AWS Lambda (Python), built from the synth environment."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import (
+    AssetHashType,
+    BundlingOptions,
+    DockerImage,
+    ILocalBundling,
+    RemovalPolicy,
+)
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+DISTRIBUTION = "aws-lambda-powertools"
+# Already in every Python Lambda runtime (the AWS SDK and its dependencies): the runtime's copy
+# is the one Lambda itself tests with boto3, so the layer must not shadow it.
+_RUNTIME_PROVIDED = frozenset(
+    {"boto3", "botocore", "jmespath", "s3transfer", "urllib3", "python-dateutil", "six"}
+)
+# Bump when the layer's layout changes, so that the asset hash changes with it.
+_LAYOUT_VERSION = "1"
+_REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def layer_distributions(root: str = DISTRIBUTION) -> list[metadata.Distribution]:
+    """``root`` and the dependencies it always imports (no extras) that Lambda lacks."""
+    distribution = metadata.distribution(root)
+    selected = [distribution]
+    for requirement in distribution.requires or []:
+        if "extra ==" in requirement:
+            continue
+        match = _REQUIREMENT_NAME.match(requirement)
+        if match is None:  # pragma: no cover - metadata is well-formed
+            continue
+        if _normalize(match.group(0)) not in _RUNTIME_PROVIDED:
+            selected.append(metadata.distribution(match.group(0)))
+    return selected
+
+
+def _installed_files(distribution: metadata.Distribution) -> list[tuple[Path, Path]]:
+    """(source, path relative to the layer's ``python/``) of every file the wheel installed
+    into site-packages, without byte code (compiled for the synth machine's Python)."""
+    site_packages = Path(str(distribution.locate_file("")))
+    files = []
+    for entry in distribution.files or []:
+        relative = Path(str(entry))
+        if relative.parts[0] == ".." or "__pycache__" in relative.parts:
+            continue
+        if relative.suffix == ".pyc":
+            continue
+        files.append((site_packages / relative, relative))
+    return files
+
+
+@jsii.implements(ILocalBundling)
+class _CopyInstalledPackages:
+    """Local bundling: copy the installed packages into ``python/``. No Docker, no download."""
+
+    def __init__(self, distributions: Sequence[metadata.Distribution]) -> None:
+        self._distributions = distributions
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
+        target = Path(output_dir) / "python"
+        for distribution in self._distributions:
+            for source, relative in _installed_files(distribution):
+                destination = target / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, destination)
+        return True
+
+
+class PowertoolsLayer(Construct):
+    """``aws-lambda-powertools`` as installed where ``cdk synth`` runs, plus the pure-Python
+    dependencies it imports that the Lambda runtime lacks (``typing_extensions``).
+
+    The asset hash is derived from the distributions' names and versions, not from their
+    files, so synth neither hashes megabytes nor changes the layer unless a version changes;
+    an asset already in ``cdk.out`` is not copied again. Install the version pinned in
+    ``requirements.txt``: the layer ships whatever the synth environment has.
+
+    Created resources: ``layer_version``. Attributes: ``version`` (Powertools' version).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        compatible_runtimes: Sequence[lambda_.Runtime] = (lambda_.Runtime.PYTHON_3_14,),
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        """
+        :param compatible_runtimes: runtimes the layer declares. Default: Python 3.14.
+        :param removal_policy: what happens to a layer version the stack no longer uses.
+            Default: ``DESTROY``; function versions published with it (kept for rollback)
+            keep working, as Lambda keeps their copy.
+        """
+        super().__init__(scope, construct_id)
+        distributions = layer_distributions()
+        pins = [f"{d.metadata['Name']}=={d.version}" for d in distributions]
+        self.version = distributions[0].version
+        asset_hash = hashlib.sha256(";".join([_LAYOUT_VERSION, *pins]).encode()).hexdigest()
+        code = lambda_.Code.from_asset(
+            # Never read (the hash is custom and bundling is local); only needs to exist.
+            str(Path(str(distributions[0].locate_file(""))) / "aws_lambda_powertools"),
+            asset_hash_type=AssetHashType.CUSTOM,
+            asset_hash=asset_hash,
+            bundling=BundlingOptions(
+                # Required by the API, never pulled: local bundling always succeeds.
+                image=DockerImage.from_registry("scratch"),
+                local=_CopyInstalledPackages(distributions),
+            ),
+        )
+        self.layer_version = lambda_.LayerVersion(
+            self,
+            "Resource",
+            code=code,
+            compatible_runtimes=list(compatible_runtimes),
+            description=", ".join(pins),
+            removal_policy=removal_policy,
+        )
