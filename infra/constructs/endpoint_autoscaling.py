@@ -13,7 +13,7 @@ from infra.instance_types import is_burstable
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # Application Auto Scaling's own role for SageMaker, created by AWS on first use; a role of ours
 # would only add a second principal that can resize the endpoint.
-_SERVICE_LINKED_ROLE = (
+SERVICE_LINKED_ROLE = (
     "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
     "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
 )
@@ -106,7 +106,7 @@ class EndpointAutoscaling(Construct):
                     service="iam",
                     region="",
                     resource="role",
-                    resource_name=_SERVICE_LINKED_ROLE,
+                    resource_name=SERVICE_LINKED_ROLE,
                     arn_format=ArnFormat.SLASH_RESOURCE_NAME,
                 ),
             ),

@@ -1,0 +1,344 @@
+"""CodeDeploy blue/green for a model front end: the alias moves to the new version (and so to the
+new endpoint) only through a pre-traffic hook, a traffic shift and a post-traffic hook."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs.endpoint_autoscaling import SERVICE_LINKED_ROLE, EndpointAutoscaling
+from infra.constructs.model_endpoint import ModelEndpoint
+from infra.constructs.model_frontend import ModelFrontend
+from infra.constructs.python_function import PythonFunction, code_from_folder
+from infra.deployment_configs import cdk_attribute
+from infra.nag import acknowledge, wildcard_resource
+
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+PRE_TRAFFIC_CODE = LAMBDAS / "pre_traffic_hook"
+# Layer content root (code under python/deployment_hooks_common/) both hooks import.
+HOOKS_COMMON_CODE = LAMBDAS / "deployment_hooks_common"
+POST_TRAFFIC_CODE = LAMBDAS / "post_traffic_hook"
+# Lambda's maximum. The pre-traffic hook may wait for green to scale out to blue's size, the
+# post-traffic hook for CloudWatch to show green's traffic.
+HOOK_TIMEOUT = Duration.minutes(15)
+_AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+
+
+def lambda_deployment_config(name: str) -> codedeploy.ILambdaDeploymentConfig:
+    """The predefined configuration a config file calls ``name`` (``Canary10Percent5Minutes``)."""
+    config: codedeploy.ILambdaDeploymentConfig = getattr(
+        codedeploy.LambdaDeploymentConfig, cdk_attribute(name)
+    )
+    return config
+
+
+class BlueGreenDeployment(Construct):
+    """A CodeDeploy deployment group on a ``ModelFrontend``'s alias, with both lifecycle hooks.
+
+    When a new model version replaces the endpoint, CloudFormation publishes a new function
+    version and updates the alias through ``UpdatePolicy: CodeDeployLambdaAliasUpdate``:
+    CodeDeploy runs the pre-traffic hook (green is InService, as large as blue, and answers the
+    sample requests through the new version), shifts traffic by ``deployment_config`` while the
+    ``rollback_alarms`` watch, then runs the post-traffic hook (green received traffic and its
+    5xx ratio is low). A failed hook, an alarm or a stop rolls the alias back, and
+    CloudFormation's rollback then deletes green; on success its cleanup deletes blue.
+
+    Created resources: ``pre_traffic_hook``, ``post_traffic_hook`` (functions),
+    ``deployment_group``. Attributes: ``rollback_alarms``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        frontend: ModelFrontend,
+        endpoint: ModelEndpoint,
+        layers: Sequence[lambda_.ILayerVersion],
+        autoscaling: EndpointAutoscaling | None = None,
+        application: codedeploy.ILambdaApplication | None = None,
+        deployment_config: codedeploy.ILambdaDeploymentConfig | None = None,
+        rollback_alarms: Sequence[cloudwatch.IAlarm] = (),
+        sample_requests: Sequence[Mapping[str, Any]] = (),
+        min_invocations: int = 1,
+        max_5xx_ratio: float = 0.01,
+        metrics_wait: Duration = Duration.minutes(5),
+        metrics_poll_interval: Duration = Duration.seconds(30),
+        capacity_poll_interval: Duration = Duration.seconds(20),
+        pre_traffic_code: lambda_.Code | None = None,
+        post_traffic_code: lambda_.Code | None = None,
+        log_level: str = "INFO",
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        log_encryption_key: kms.IKey | None = None,
+        log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        """
+        :param frontend: whose alias to shift.
+        :param endpoint: the endpoint the current version calls (green after a change).
+        :param layers: the hooks' layers: Powertools and ``deployment_hooks_common``.
+        :param autoscaling: the endpoint's autoscaling, if any: the pre-traffic hook raises
+            green's floor to blue's size within it, the post-traffic hook restores it, and the
+            shift waits until green's scalable target exists. Default: none.
+        :param application: Default: a new CodeDeploy Lambda application.
+        :param deployment_config: how traffic moves. Default: ``CANARY_10_PERCENT_5_MINUTES``.
+        :param rollback_alarms: alarms that stop and roll back a shift; they must watch only
+            the new version (see ``GreenRollbackAlarms``). Default: none.
+        :param sample_requests: the pre-traffic hook's requests, in its ``SAMPLE_REQUESTS``
+            form (``contentType``, ``body``, ``expectStatus``...). At least one.
+        :param min_invocations: invocations green must have served when the post-traffic hook
+            runs. Default: 1.
+        :param max_5xx_ratio: share of green's invocations that may have failed. Default: 0.01.
+        :param metrics_wait: how long the post-traffic hook waits for the metrics. Default: 5
+            minutes.
+        :param metrics_poll_interval: Default: 30 seconds.
+        :param capacity_poll_interval: how often the pre-traffic hook checks green's size.
+            Default: 20 seconds.
+        :param pre_traffic_code: Default: ``lambdas/pre_traffic_hook``.
+        :param post_traffic_code: Default: ``lambdas/post_traffic_hook``.
+        :param log_level: the hooks' Powertools log level. Default: ``INFO``.
+        :param log_retention: Default: one month.
+        :param log_encryption_key: Default: CloudWatch Logs' own encryption.
+        :param log_removal_policy: Default: ``RETAIN``.
+        """
+        super().__init__(scope, construct_id)
+        if not sample_requests:
+            raise ValueError("give at least one sample request for the pre-traffic hook")
+        if min_invocations < 1:
+            raise ValueError("min_invocations must be at least 1")
+        if not 0 <= max_5xx_ratio <= 1:
+            raise ValueError("max_5xx_ratio must be between 0 and 1")
+        if metrics_wait.to_seconds() >= HOOK_TIMEOUT.to_seconds():
+            raise ValueError("metrics_wait must be shorter than the hook's 15-minute timeout")
+        model = frontend.model_name
+        common: dict[str, Any] = {
+            "layers": layers,
+            "timeout": HOOK_TIMEOUT,
+            "log_retention": log_retention,
+            "log_encryption_key": log_encryption_key,
+            "log_removal_policy": log_removal_policy,
+            # A hook decides once: a retried run would report twice or resize green again.
+            "retry_attempts": 0,
+        }
+        shared_env = {"VARIANT_NAME": endpoint.variant_name, "POWERTOOLS_LOG_LEVEL": log_level}
+        capacity_env: dict[str, str] = {}
+        if autoscaling is not None:
+            capacity_env = {
+                "AUTOSCALING_MIN_CAPACITY": str(autoscaling.min_capacity),
+                "AUTOSCALING_MAX_CAPACITY": str(autoscaling.max_capacity),
+            }
+        pre = PythonFunction(
+            self,
+            "PreTrafficHook",
+            code=pre_traffic_code or code_from_folder(PRE_TRAFFIC_CODE),
+            description=f"CodeDeploy BeforeAllowTraffic hook of model {model}",
+            environment={
+                **shared_env,
+                **capacity_env,
+                "POWERTOOLS_SERVICE_NAME": f"{model}-pre-traffic-hook",
+                "MODEL_NAME": model,
+                "SAMPLE_REQUESTS": json.dumps(list(sample_requests), separators=(",", ":")),
+                "CAPACITY_POLL_SECONDS": str(int(capacity_poll_interval.to_seconds())),
+            },
+            **common,
+        )
+        post = PythonFunction(
+            self,
+            "PostTrafficHook",
+            code=post_traffic_code or code_from_folder(POST_TRAFFIC_CODE),
+            description=f"CodeDeploy AfterAllowTraffic hook of model {model}",
+            environment={
+                **shared_env,
+                "POWERTOOLS_SERVICE_NAME": f"{model}-post-traffic-hook",
+                "MIN_INVOCATIONS": str(min_invocations),
+                "MAX_5XX_RATIO": str(max_5xx_ratio),
+                "METRICS_WAIT_SECONDS": str(int(metrics_wait.to_seconds())),
+                "METRICS_POLL_SECONDS": str(int(metrics_poll_interval.to_seconds())),
+                **(
+                    {"AUTOSCALING_MIN_CAPACITY": capacity_env["AUTOSCALING_MIN_CAPACITY"]}
+                    if capacity_env
+                    else {}
+                ),
+            },
+            **common,
+        )
+        self.pre_traffic_hook = pre.function
+        self.post_traffic_hook = post.function
+        self.rollback_alarms = list(rollback_alarms)
+        self.deployment_group = codedeploy.LambdaDeploymentGroup(
+            self,
+            "DeploymentGroup",
+            alias=frontend.alias,
+            application=application,
+            deployment_config=deployment_config,
+            alarms=self.rollback_alarms,
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True,
+                stopped_deployment=True,
+                deployment_in_alarm=bool(self.rollback_alarms),
+            ),
+            pre_hook=self.pre_traffic_hook,
+            post_hook=self.post_traffic_hook,
+        )
+        acknowledge(
+            self.deployment_group.role,
+            "IAM4",
+            "AWSCodeDeployRoleForLambdaLimited is AWS's minimal policy for CodeDeploy Lambda "
+            "deployments (get/update the alias, read alarms, invoke CodeDeployHook_* only).",
+            findings=(
+                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSCodeDeployRoleForLambdaLimited",
+            ),
+        )
+
+        self._grant_hooks(pre, post, frontend=frontend, endpoint=endpoint, autoscaling=autoscaling)
+        acknowledge(
+            self.deployment_group.role,
+            "IAM5",
+            "CodeDeploy invokes the hooks by name; Grant.invoke covers their versions too.",
+            findings=tuple(
+                wildcard_resource(self, f"{hook.function_arn}:*")
+                for hook in (self.pre_traffic_hook, self.post_traffic_hook)
+            ),
+        )
+        # The shift starts only when green's scalable target exists: the pre-traffic hook
+        # resizes it, and registering it first would race CloudFormation creating it. (The
+        # hooks, with their policies, are already referenced by the alias's UpdatePolicy.)
+        if autoscaling is not None:
+            frontend.alias.node.add_dependency(autoscaling)
+
+    def _grant_hooks(
+        self,
+        pre: PythonFunction,
+        post: PythonFunction,
+        *,
+        frontend: ModelFrontend,
+        endpoint: ModelEndpoint,
+        autoscaling: EndpointAutoscaling | None,
+    ) -> None:
+        """Exactly what the hooks call, each scoped as narrowly as IAM allows."""
+        versions = f"{frontend.function.function_arn}:*"
+        for hook in (pre, post):
+            # Both read the deployment (its AppSpec names the versions) and each version's
+            # ENDPOINT_NAME. Reporting the outcome is granted by the deployment group itself.
+            hook.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["codedeploy:GetDeployment"],
+                    resources=[self.deployment_group.deployment_group_arn],
+                )
+            )
+            hook.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["lambda:GetFunctionConfiguration"], resources=[versions]
+                )
+            )
+        # The pre-traffic hook checks that green (and blue) are InService and sends the sample
+        # requests through the new version.
+        pre.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeEndpoint"], resources=[frontend.endpoint_arn_pattern]
+            )
+        )
+        pre.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[versions])
+        )
+        # The post-traffic hook reads green's Invocations and Invocation5XXErrors.
+        post.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"])
+        )
+        wildcards = [versions]
+        if autoscaling is not None:
+            wildcards += self._grant_capacity_changes(
+                pre, post, frontend=frontend, endpoint=endpoint
+            )
+        for hook in (pre, post):
+            acknowledge(
+                hook.role,
+                "IAM5",
+                "'*' only for actions without resource-level permissions (X-Ray, "
+                "Application Auto Scaling's scalable targets, CloudWatch GetMetricData); the "
+                "rest is this front end's versions, the target-tracking alarms of this model's "
+                "endpoints, and endpoint configs, whose names CloudFormation generates.",
+                findings=("Resource::*", *(wildcard_resource(self, w) for w in wildcards)),
+            )
+
+    def _grant_capacity_changes(
+        self,
+        pre: PythonFunction,
+        post: PythonFunction,
+        *,
+        frontend: ModelFrontend,
+        endpoint: ModelEndpoint,
+    ) -> list[str]:
+        """Pre raises green's capacity floor to blue's size, post restores it: both register
+        green's scalable target, which Application Auto Scaling allows only to a caller that may
+        manage the endpoint and its target-tracking alarms itself. Returns the granted ARNs
+        that hold wildcards."""
+        stack = Stack.of(self)
+        configs = stack.format_arn(
+            service="sagemaker", resource="endpoint-config", resource_name="*"
+        )
+        alarms = stack.format_arn(
+            service="cloudwatch",
+            resource="alarm",
+            resource_name=(
+                f"TargetTracking-endpoint/{frontend.endpoint_name_pattern}/variant/"
+                f"{endpoint.variant_name}-*"
+            ),
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        statements = [
+            iam.PolicyStatement(
+                actions=[
+                    "application-autoscaling:RegisterScalableTarget",
+                    "application-autoscaling:DescribeScalableTargets",
+                ],
+                resources=["*"],
+            ),
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:UpdateEndpointWeightsAndCapacities",
+                ],
+                resources=[frontend.endpoint_arn_pattern],
+            ),
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeEndpointConfig"],
+                resources=[configs],
+            ),
+            iam.PolicyStatement(
+                actions=[
+                    "cloudwatch:DescribeAlarms",
+                    "cloudwatch:PutMetricAlarm",
+                    "cloudwatch:DeleteAlarms",
+                ],
+                resources=[alarms],
+            ),
+            iam.PolicyStatement(
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=[
+                    stack.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name=SERVICE_LINKED_ROLE,
+                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                ],
+                conditions={"StringEquals": {"iam:AWSServiceName": _AUTOSCALING_SERVICE}},
+            ),
+        ]
+        for hook in (pre, post):
+            for statement in statements:
+                hook.role.add_to_principal_policy(statement)
+        return [configs, alarms]

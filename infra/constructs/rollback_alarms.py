@@ -1,0 +1,136 @@
+"""Alarms that roll a blue/green shift back, watching only what the shift introduces."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from infra.constructs.model_endpoint import ModelEndpoint
+from infra.constructs.model_frontend import ModelFrontend
+
+_MICROSECONDS_PER_MS = 1000  # SageMaker reports latencies in microseconds
+
+
+class GreenRollbackAlarms(Construct):
+    """Alarms for a CodeDeploy deployment group, each scoped to the new (green) side only:
+
+    - the green endpoint's ``Invocation5XXErrors`` and p99 ``ModelLatency`` (dimensions hold the
+      endpoint's literal name, which only green has);
+    - the new front-end version's Lambda ``Errors`` (alias + ``ExecutedVersion``);
+    - the front end's ``ModelErrors`` and ``ModelTimeouts`` of the new model version
+      (``ModelVersion`` = the fingerprint, which only green's version emits).
+
+    None of them can be tripped by blue's traffic alone, so blue's trouble never rolls green
+    back. Missing data is not breaching: no traffic on green is the post-traffic hook's call.
+
+    Created resources: ``endpoint_5xx_alarm``, ``model_latency_alarm``,
+    ``frontend_errors_alarm``, ``model_errors_alarm``, ``model_timeouts_alarm`` (all in
+    ``alarms``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        endpoint: ModelEndpoint,
+        frontend: ModelFrontend,
+        invocation_5xx_errors: int = 2,
+        model_latency_p99_ms: int = 1000,
+        frontend_errors: int = 0,
+        model_errors: int = 2,
+        model_timeouts: int = 2,
+        period: Duration = Duration.minutes(1),
+        evaluation_periods: int = 1,
+        datapoints_to_alarm: int = 1,
+        alarm_action: cloudwatch.IAlarmAction | None = None,
+    ) -> None:
+        """
+        :param endpoint: the endpoint the new version calls (green).
+        :param frontend: the front end whose current version is new.
+        :param invocation_5xx_errors: green 5xx a period above which to alarm. Default: 2.
+        :param model_latency_p99_ms: green p99 model latency (ms) above which to alarm.
+            Default: 1000.
+        :param frontend_errors: new-version function errors a period above which to alarm.
+            Default: 0 (any).
+        :param model_errors: new-version ``ModelErrors`` a period above which to alarm.
+            Default: 2.
+        :param model_timeouts: new-version ``ModelTimeouts`` a period above which to alarm.
+            Default: 2.
+        :param period: Default: 1 minute.
+        :param evaluation_periods: Default: 1.
+        :param datapoints_to_alarm: Default: 1.
+        :param alarm_action: also notify here (e.g. ``AlertsTopic.alarm_action``) so on-call
+            sees which check stopped the shift. Default: CodeDeploy alone reacts.
+        """
+        super().__init__(scope, construct_id)
+        for name, value in {
+            "invocation_5xx_errors": invocation_5xx_errors,
+            "frontend_errors": frontend_errors,
+            "model_errors": model_errors,
+            "model_timeouts": model_timeouts,
+        }.items():
+            if value < 0:
+                raise ValueError(f"{name} must not be negative, got {value}")
+        if model_latency_p99_ms <= 0:
+            raise ValueError(f"model_latency_p99_ms must be positive, got {model_latency_p99_ms}")
+        if not 0 < datapoints_to_alarm <= evaluation_periods:
+            raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
+        green = f"{endpoint.endpoint_name} (model version {frontend.model_version})"
+
+        def alarm(
+            construct_id: str, metric: cloudwatch.Metric, threshold: float, what: str
+        ) -> cloudwatch.Alarm:
+            created = cloudwatch.Alarm(
+                self,
+                construct_id,
+                metric=metric,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=evaluation_periods,
+                datapoints_to_alarm=datapoints_to_alarm,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=f"Rolls back the shift to {green}: {what}",
+            )
+            if alarm_action is not None:
+                created.add_alarm_action(alarm_action)
+            return created
+
+        self.endpoint_5xx_alarm = alarm(
+            "Endpoint5XXErrors",
+            endpoint.metric_invocation_5xx_errors(period=period),
+            invocation_5xx_errors,
+            f"green endpoint answered more than {invocation_5xx_errors} 5xx a period",
+        )
+        self.model_latency_alarm = alarm(
+            "ModelLatencyP99",
+            endpoint.metric_model_latency(period=period),
+            model_latency_p99_ms * _MICROSECONDS_PER_MS,
+            f"green endpoint p99 model latency above {model_latency_p99_ms} ms",
+        )
+        self.frontend_errors_alarm = alarm(
+            "FrontendErrors",
+            frontend.metric_version_errors(period=period),
+            frontend_errors,
+            f"new front-end version failed more than {frontend_errors} times a period",
+        )
+        self.model_errors_alarm = alarm(
+            "ModelErrors",
+            frontend.metric_model_errors(period=period),
+            model_errors,
+            f"more than {model_errors} model errors a period",
+        )
+        self.model_timeouts_alarm = alarm(
+            "ModelTimeouts",
+            frontend.metric_model_timeouts(period=period),
+            model_timeouts,
+            f"more than {model_timeouts} model timeouts a period",
+        )
+        self.alarms: list[cloudwatch.IAlarm] = [
+            self.endpoint_5xx_alarm,
+            self.model_latency_alarm,
+            self.frontend_errors_alarm,
+            self.model_errors_alarm,
+            self.model_timeouts_alarm,
+        ]
