@@ -229,6 +229,8 @@ class PredictionApi(Construct):
                 access_log_format=_access_log_format(),
             ),
         )
+        # Which outputs a stack exports is the app's choice (the RestApi adds a hashed one).
+        self.rest_api.node.try_remove_child("Endpoint")
         self.stage = self.rest_api.deployment_stage
         self.url = self.rest_api.url
         self._detailed_metrics = detailed_metrics
