@@ -160,12 +160,54 @@ def _remember(found: dict[str, str], key: str, value: str) -> None:
     found[key] = value
 
 
+def _select_headers_fast(
+    headers: dict[Any, Any], multi_value_headers: dict[Any, Any] | None
+) -> dict[str, str] | None:
+    """The common case, without a Python loop over every header: no two header names differ
+    only in case, and ``multiValueHeaders`` (if any) has the same names, each wanted header
+    with exactly the value in ``headers``. ``None`` means "not that simple": the caller then
+    looks at everything."""
+    try:
+        names = {name.lower(): name for name in headers}
+    except AttributeError:  # a name that is not a string
+        return None
+    if len(names) != len(headers) or (
+        multi_value_headers is not None and multi_value_headers.keys() != headers.keys()
+    ):
+        return None
+    found: dict[str, str] = {}
+    for key in _WANTED_HEADERS:
+        name = names.get(key)
+        if name is None:
+            continue
+        value = headers[name]
+        if multi_value_headers is not None:
+            values = multi_value_headers[name]
+            if not (type(values) is list and len(values) == 1 and values[0] == value):
+                return None
+        if isinstance(value, str):
+            found[key] = value
+    return found
+
+
 def select_headers(headers: object, multi_value_headers: object) -> dict[str, str]:
     """The three headers this function reads, by lowercase name, from a REST (v1) event.
 
     Header names may come in any case; ``multiValueHeaders`` may repeat ``headers``. Two
-    different values for the same header are refused rather than guessed between.
+    different values for the same header are refused rather than guessed between. Values that
+    are not strings are ignored.
     """
+    if isinstance(headers, dict) and (
+        multi_value_headers is None or isinstance(multi_value_headers, dict)
+    ):
+        fast = _select_headers_fast(headers, multi_value_headers)
+        if fast is not None:
+            return fast
+    return select_headers_exhaustive(headers, multi_value_headers)
+
+
+def select_headers_exhaustive(headers: object, multi_value_headers: object) -> dict[str, str]:
+    """``select_headers`` by looking at every header (the reference for the fast path)."""
     found: dict[str, str] = {}
     if isinstance(headers, dict):
         for name, value in headers.items():

@@ -18,6 +18,8 @@ from botocore.exceptions import (
     ReadTimeoutError,
     ResponseStreamingError,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.support.frontend import ALLOWED_CONTENT_TYPES, FUNCTION_ENV, rest_event
 
@@ -297,6 +299,46 @@ def test_unusable_passthrough_headers(
 ) -> None:
     event = rest_event(accept=None, extra_headers={header: value})
     assert _rejected(logic, settings, event).status == 400
+
+
+HEADER_NAMES = st.sampled_from(
+    [
+        "Content-Type",
+        "content-type",
+        "CONTENT-TYPE",
+        "Accept",
+        "accept",
+        "X-Amzn-SageMaker-Custom-Attributes",
+        "x-amzn-sagemaker-custom-attributes",
+        "Host",
+        "X-Other",
+    ]
+)
+HEADER_VALUES = st.one_of(
+    st.sampled_from(["application/json", "text/csv", "a=1", ""]), st.none(), st.integers(0, 2)
+)
+HEADER_MAPS = st.dictionaries(HEADER_NAMES | st.integers(0, 2), HEADER_VALUES, max_size=6)
+MULTI_MAPS = st.none() | st.dictionaries(
+    HEADER_NAMES, st.lists(HEADER_VALUES, max_size=3) | HEADER_VALUES, max_size=6
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=600, deadline=None)
+@given(headers=st.none() | HEADER_MAPS, multi=MULTI_MAPS, mirror=st.booleans())
+def test_fast_header_selection_agrees_with_the_exhaustive_one(
+    logic: ModuleType, headers: dict[Any, Any] | None, multi: Any, mirror: bool
+) -> None:
+    if mirror and headers is not None:  # the shape API Gateway sends
+        multi = {name: [value] for name, value in headers.items()}
+
+    def outcome(select: Any) -> object:
+        try:
+            return select(headers, multi)
+        except logic.ApiError as error:
+            return (error.status, error.message)
+
+    assert outcome(logic.select_headers) == outcome(logic.select_headers_exhaustive)
 
 
 def test_non_string_header_values_are_ignored(logic: ModuleType, settings: Any) -> None:
