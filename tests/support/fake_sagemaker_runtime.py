@@ -138,6 +138,14 @@ class _Handler(BaseHTTPRequestHandler):
             json.dumps(payload).encode(),
         )
 
+    def do_GET(self) -> None:
+        """``GET /_fake/counts``: requests received per endpoint (for out-of-process users)."""
+        if self.path != "/_fake/counts":
+            self._send_error(404, "UnknownOperationException", {"message": "unknown operation"})
+            return
+        counts = self.server.runtime.counts()
+        self._send(200, {"Content-Type": "application/json"}, json.dumps(counts).encode())
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
@@ -304,6 +312,11 @@ class FakeSageMakerRuntime:
         with self._lock:
             return self._counts[endpoint] if endpoint else sum(self._counts.values())
 
+    def counts(self) -> dict[str, int]:
+        """Requests received per endpoint."""
+        with self._lock:
+            return dict(self._counts)
+
     def requests(self, endpoint: str | None = None) -> list[RecordedRequest]:
         with self._lock:
             return [r for r in self._requests if endpoint is None or r.endpoint == endpoint]
@@ -339,3 +352,18 @@ class FakeSageMakerRuntime:
     def _closed(self, connection: socket.socket) -> None:
         with self._lock:
             self._connections.discard(connection)
+
+
+def main() -> None:
+    """``python -m tests.support.fake_sagemaker_runtime``: serve until stdin closes.
+
+    Prints ``URL http://127.0.0.1:<port>`` first, so a parent process (the benchmark) can run
+    the runtime in its own process and interpreter, away from the client it measures.
+    """
+    with FakeSageMakerRuntime(record_bodies=False) as runtime:
+        print(f"URL {runtime.url}", flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
