@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Validations
+from typing import Any
+
+from aws_cdk import Acknowledgment, App, Stack, Validations
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -27,3 +29,25 @@ def acknowledge(
     rule_id = f"{PACK}::{PACK}-{rule}"
     ids = [f"{rule_id}[{finding}]" for finding in findings] or [rule_id]
     Validations.of(construct).acknowledge(*(Acknowledgment(id=i, reason=reason) for i in ids))
+
+
+def wildcard_resource(scope: IConstruct, resource: str) -> str:
+    """The IAM5 finding id of a policy resource such as ``f"{bucket_arn}/prefix/*"``, rendered
+    as cdk-nag renders it (``Ref`` as ``<Name>``, ``Fn::GetAtt`` as ``<LogicalId.Attr>``), so an
+    acknowledgement can name the exact resource instead of the whole rule."""
+    return "Resource::" + _render(Stack.of(scope).resolve(resource))
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((function, argument),) = value.items()
+        if function == "Ref":
+            return f"<{argument}>"
+        if function == "Fn::GetAtt":
+            return f"<{argument[0]}.{argument[1]}>"
+        if function == "Fn::Join":
+            separator, parts = argument
+            return str(separator).join(_render(part) for part in parts)
+    raise ValueError(f"cannot render {value!r} as a cdk-nag finding")
