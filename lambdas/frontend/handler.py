@@ -31,7 +31,17 @@ from sagemaker_frontend import logic, telemetry
 from sagemaker_frontend.config import ConfigError, Settings
 from sagemaker_frontend.runtime_client import RuntimeClient, build_client
 
-logger = Logger()
+
+def _create_logger() -> Logger:
+    try:
+        return Logger()
+    except (ValueError, TypeError):  # e.g. POWERTOOLS_LOG_LEVEL=VERBOSE: log at INFO, still serve
+        fallback = Logger(level="INFO")
+        fallback.warning("unusable log level setting; logging at INFO")
+        return fallback
+
+
+logger = _create_logger()
 
 _settings: Settings | None
 _config_error: str | None = None

@@ -110,6 +110,19 @@ def load_frontend() -> ModuleType:
         return _load(HANDLER_MODULE_NAME, FRONTEND_DIR / "handler.py")
 
 
+def load_frontend_copy(module_name: str, env: Mapping[str, str | None]) -> ModuleType:
+    """Another, independent copy of ``handler.py`` whose init ran with ``env`` on top of the
+    usual environment (to test what init does with a bad configuration)."""
+    load_frontend()  # the package, registered once
+    with patched_environ(
+        {**FUNCTION_ENV, **FAKE_AWS_ENV, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": None, **env}
+    ):
+        try:
+            return _load(module_name, FRONTEND_DIR / "handler.py")
+        finally:
+            sys.modules.pop(module_name, None)
+
+
 def frontend_package() -> ModuleType:
     """The ``sagemaker_frontend`` package (``.logic``, ``.config``, ...), loaded on demand."""
     load_frontend()

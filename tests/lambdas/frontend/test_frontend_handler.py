@@ -18,6 +18,7 @@ from tests.support.frontend import (
     FAKE_AWS_ENV,
     FakeLambdaContext,
     StubClient,
+    load_frontend_copy,
     patched_environ,
     rest_event,
 )
@@ -348,3 +349,26 @@ def test_real_botocore_client_with_stubber(
     assert (ok["statusCode"], ok["body"]) == (200, "0.5")
     assert failed["statusCode"] == 502
     assert json.loads(failed["body"])["modelStatus"] == 422
+
+
+@pytest.mark.parametrize(
+    ("env", "status"),
+    [
+        ({"ENDPOINT_NAME": None}, 500),  # misconfigured: every request a JSON 500, no crash
+        ({"MODEL_VERSION": ""}, 500),
+        ({"POWERTOOLS_LOG_LEVEL": "VERBOSE"}, 200),  # Powertools rejects it: fall back to INFO
+        ({"AWS_DEFAULT_REGION": None, "AWS_REGION": None}, 500),  # no client: JSON 500
+    ],
+    ids=["no-endpoint", "empty-version", "bad-log-level", "no-region"],
+)
+def test_init_never_fails(env: dict[str, str | None], status: int) -> None:
+    """A bad environment must not break the import (the Lambda init): API Gateway would turn
+    that into bare 502s. The function answers instead, and says why in its log."""
+    with patched_environ({"AWS_CONFIG_FILE": "/nonexistent", **env}):
+        copy = load_frontend_copy("frontend_handler_init_check", env)
+        if status == 200:
+            setattr(copy, "_client", StubClient())  # noqa: B010 - a module attribute
+        response = copy.handler(rest_event(), FakeLambdaContext())
+    assert response["statusCode"] == status
+    if status != 200:
+        assert set(json.loads(response["body"])) == {"message", "requestId"}
