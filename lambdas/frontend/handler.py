@@ -10,13 +10,18 @@ arithmetic). The hot path creates no client, compiles no regex, logs nothing on 
 ``POWERTOOLS_LOG_LEVEL=DEBUG``, never logs the event, and logs the request body only when
 ``LOG_REQUEST_BODY=true``.
 
-Powertools choice (measured, fresh process, median of 9, after ``import boto3``): importing any
-part of Powertools runs its package ``__init__``, which loads Logger, Metrics and the Tracer
-module together: ~15 ms (~21 ms under ``-X importtime``: logging 12 ms, metrics 5.5 ms, tracing
-module 1.8 ms). Logger (structured JSON) and the EMF metrics are used. Tracer is not: creating
-one imports and patches ``aws_xray_sdk`` (tens of ms more at every cold start, plus a subsegment
-per boto call), while Lambda active tracing already records each invocation and its duration,
-and the model's latency is in SageMaker's own ``ModelLatency`` metric.
+Powertools choice, measured (tests/benchmarks/bench_frontend.py: fresh processes, medians,
+after ``import boto3``, on a shared 2-CPU machine): importing any part of Powertools runs its
+package ``__init__``, which imports the Logger, Metrics and Tracer modules together, 12-22 ms
+whichever one is asked for; under ``-X importtime`` 15-19 ms, of which logging 8-12 ms,
+metrics 4-5 ms, the tracing module 1-2 ms. So Logger (structured JSON logs) and the EMF
+metrics cost nothing beyond that one import. Tracer is not used: a ``Tracer()`` imports and
+patches ``aws_xray_sdk`` (not even installed here; tens of ms more at every cold start and a
+subsegment per boto call), while Lambda active tracing already records each invocation and
+its duration, and the model's own latency is SageMaker's ``ModelLatency`` metric. The client
+is built from a botocore session, not ``boto3.client``: boto3 adds nothing used here, and
+skipping it pays back most of the Powertools import: the whole init (imports + client)
+measures 0.8-1.13x of ``import boto3`` + ``boto3.client`` alone.
 """
 
 from __future__ import annotations
