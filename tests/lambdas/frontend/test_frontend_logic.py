@@ -247,24 +247,23 @@ def _event_with(**changes: Any) -> dict[str, Any]:
     return event
 
 
-@pytest.mark.parametrize(
-    "event",
-    [
-        None,
-        [],
-        "POST",
-        {},
-        _event_with(httpMethod=None),
-        _event_with(httpMethod=7),
-        _event_with(headers=["Content-Type", "application/json"]),
-        _event_with(multiValueHeaders="Content-Type"),
-        _event_with(body=b"{}"),
-        _event_with(body=42),
-        _event_with(isBase64Encoded="false"),
-        _event_with(pathParameters=["fraud-detector"]),
-    ],
-    ids=repr,
-)
+MALFORMED_EVENTS: dict[str, object] = {
+    "none": None,
+    "list": [],
+    "str": "POST",
+    "empty": {},
+    "method-none": _event_with(httpMethod=None),
+    "method-int": _event_with(httpMethod=7),
+    "headers-list": _event_with(headers=["Content-Type", "application/json"]),
+    "multi-str": _event_with(multiValueHeaders="Content-Type"),
+    "body-bytes": _event_with(body=b"{}"),
+    "body-int": _event_with(body=42),
+    "base64-flag-str": _event_with(isBase64Encoded="false"),
+    "path-parameters-list": _event_with(pathParameters=["fraud-detector"]),
+}
+
+
+@pytest.mark.parametrize("event", MALFORMED_EVENTS.values(), ids=MALFORMED_EVENTS.keys())
 def test_malformed_events(logic: ModuleType, settings: Any, event: object) -> None:
     assert _rejected(logic, settings, event).status == 400
 
