@@ -172,15 +172,22 @@ class DataQualityMonitor(Construct):
                 ],
             )
         )
-        # The processing instance's volume is encrypted through a grant SageMaker creates for it.
         volume_encryption_key.grant(
             self.role,
-            "kms:CreateGrant",
             "kms:DescribeKey",
             "kms:Encrypt",
             "kms:Decrypt",
             "kms:GenerateDataKey",
             "kms:GenerateDataKeyWithoutPlaintext",
+        )
+        # The processing instance's volume is encrypted through a grant made for it, and only
+        # for an AWS resource.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:CreateGrant"],
+                resources=[volume_encryption_key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
         )
         image_uri = self._grant_image_pull(stack)
         self._grant_logs_and_metrics(stack)
