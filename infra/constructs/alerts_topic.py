@@ -13,11 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 # Services that publish to the topic and therefore must be able to use its key.
-_PUBLISHERS = (
-    "cloudwatch.amazonaws.com",
-    "codestar-notifications.amazonaws.com",
-    "events.amazonaws.com",  # CodeDeploy deployment outcomes (DeploymentNotifications)
-)
+_PUBLISHERS = ("cloudwatch.amazonaws.com", "codestar-notifications.amazonaws.com")
 
 
 class AlertsTopic(Construct):

@@ -127,8 +127,6 @@ class BlueGreenDeployment(Construct):
             "log_retention": log_retention,
             "log_encryption_key": log_encryption_key,
             "log_removal_policy": log_removal_policy,
-            # A hook decides once: a retried run would report twice or resize green again.
-            "retry_attempts": 0,
         }
         shared_env = {"VARIANT_NAME": endpoint.variant_name, "POWERTOOLS_LOG_LEVEL": log_level}
         capacity_env: dict[str, str] = {}
@@ -137,6 +135,34 @@ class BlueGreenDeployment(Construct):
                 "AUTOSCALING_MIN_CAPACITY": str(autoscaling.min_capacity),
                 "AUTOSCALING_MAX_CAPACITY": str(autoscaling.max_capacity),
             }
+        self.rollback_alarms = list(rollback_alarms)
+        # Created before the hooks, whose policies name it; they are attached below.
+        self.deployment_group = codedeploy.LambdaDeploymentGroup(
+            self,
+            "DeploymentGroup",
+            alias=frontend.alias,
+            application=application,
+            deployment_config=deployment_config,
+            alarms=self.rollback_alarms,
+            auto_rollback=codedeploy.AutoRollbackConfig(
+                failed_deployment=True,
+                stopped_deployment=True,
+                deployment_in_alarm=bool(self.rollback_alarms),
+            ),
+        )
+        acknowledge(
+            self.deployment_group.role,
+            "IAM4",
+            "AWSCodeDeployRoleForLambdaLimited is AWS's minimal policy for CodeDeploy Lambda "
+            "deployments (get/update the alias, read alarms, invoke CodeDeployHook_* only).",
+            findings=(
+                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSCodeDeployRoleForLambdaLimited",
+            ),
+        )
+        pre_policy, post_policy, wildcards = self._hook_policies(
+            frontend=frontend, endpoint=endpoint, autoscaling=autoscaling
+        )
         pre = PythonFunction(
             self,
             "PreTrafficHook",
@@ -150,6 +176,7 @@ class BlueGreenDeployment(Construct):
                 "SAMPLE_REQUESTS": json.dumps(list(sample_requests), separators=(",", ":")),
                 "CAPACITY_POLL_SECONDS": str(int(capacity_poll_interval.to_seconds())),
             },
+            inline_policy=pre_policy,
             **common,
         )
         post = PythonFunction(
@@ -170,38 +197,24 @@ class BlueGreenDeployment(Construct):
                     else {}
                 ),
             },
+            inline_policy=post_policy,
             **common,
         )
         self.pre_traffic_hook = pre.function
         self.post_traffic_hook = post.function
-        self.rollback_alarms = list(rollback_alarms)
-        self.deployment_group = codedeploy.LambdaDeploymentGroup(
-            self,
-            "DeploymentGroup",
-            alias=frontend.alias,
-            application=application,
-            deployment_config=deployment_config,
-            alarms=self.rollback_alarms,
-            auto_rollback=codedeploy.AutoRollbackConfig(
-                failed_deployment=True,
-                stopped_deployment=True,
-                deployment_in_alarm=bool(self.rollback_alarms),
-            ),
-            pre_hook=self.pre_traffic_hook,
-            post_hook=self.post_traffic_hook,
-        )
-        acknowledge(
-            self.deployment_group.role,
-            "IAM4",
-            "AWSCodeDeployRoleForLambdaLimited is AWS's minimal policy for CodeDeploy Lambda "
-            "deployments (get/update the alias, read alarms, invoke CodeDeployHook_* only).",
-            findings=(
-                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSCodeDeployRoleForLambdaLimited",
-            ),
-        )
-
-        self._grant_hooks(pre, post, frontend=frontend, endpoint=endpoint, autoscaling=autoscaling)
+        # Also grants each hook PutLifecycleEventHookExecutionStatus on this group alone.
+        self.deployment_group.add_pre_hook(self.pre_traffic_hook)
+        self.deployment_group.add_post_hook(self.post_traffic_hook)
+        for hook in (pre, post):
+            acknowledge(
+                hook.role,
+                "IAM5",
+                "'*' only for actions without resource-level permissions (X-Ray, "
+                "Application Auto Scaling's scalable targets, CloudWatch GetMetricData); the "
+                "rest is this front end's versions, the target-tracking alarms of this model's "
+                "endpoints, and endpoint configs, whose names CloudFormation generates.",
+                findings=("Resource::*", *(wildcard_resource(self, w) for w in wildcards)),
+            )
         acknowledge(
             self.deployment_group.role,
             "IAM5",
@@ -217,128 +230,108 @@ class BlueGreenDeployment(Construct):
         if autoscaling is not None:
             frontend.alias.node.add_dependency(autoscaling)
 
-    def _grant_hooks(
+    def _hook_policies(
         self,
-        pre: PythonFunction,
-        post: PythonFunction,
         *,
         frontend: ModelFrontend,
         endpoint: ModelEndpoint,
         autoscaling: EndpointAutoscaling | None,
-    ) -> None:
-        """Exactly what the hooks call, each scoped as narrowly as IAM allows."""
+    ) -> tuple[iam.PolicyDocument, iam.PolicyDocument, list[str]]:
+        """Exactly what each hook calls, each scoped as narrowly as IAM allows: (pre, post,
+        the granted resources that hold wildcards). One JSON document per hook, statements
+        with the same resources merged, built in a single jsii call each."""
+        stack = Stack.of(self)
         versions = f"{frontend.function.function_arn}:*"
-        for hook in (pre, post):
-            # Both read the deployment (its AppSpec names the versions) and each version's
-            # ENDPOINT_NAME. Reporting the outcome is granted by the deployment group itself.
-            hook.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["codedeploy:GetDeployment"],
-                    resources=[self.deployment_group.deployment_group_arn],
-                )
-            )
-            hook.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["lambda:GetFunctionConfiguration"], resources=[versions]
-                )
-            )
-        # The pre-traffic hook checks that green (and blue) are InService and sends the sample
-        # requests through the new version.
-        pre.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:DescribeEndpoint"], resources=[frontend.endpoint_arn_pattern]
-            )
-        )
-        pre.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[versions])
-        )
-        # The post-traffic hook reads green's Invocations and Invocation5XXErrors.
-        post.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"])
-        )
+        endpoints = frontend.endpoint_arn_pattern
+        # Both read the deployment (its AppSpec names the versions) and each version's
+        # ENDPOINT_NAME.
+        common = [
+            _allow(["codedeploy:GetDeployment"], self.deployment_group.deployment_group_arn),
+            _allow(["lambda:GetFunctionConfiguration"], versions),
+        ]
+        # Pre checks that green (and blue) are InService and sends the samples through the new
+        # version; post reads green's Invocations and Invocation5XXErrors.
+        pre = [
+            *common,
+            _allow(["lambda:InvokeFunction"], versions),
+            _allow(["sagemaker:DescribeEndpoint"], endpoints),
+        ]
+        post = [*common, _allow(["cloudwatch:GetMetricData"], "*")]
         wildcards = [versions]
         if autoscaling is not None:
-            wildcards += self._grant_capacity_changes(
-                pre, post, frontend=frontend, endpoint=endpoint
+            # Pre raises green's capacity floor to blue's size, post restores it: both
+            # register green's scalable target, which Application Auto Scaling allows only to a
+            # caller that may manage the endpoint and its target-tracking alarms itself.
+            configs = stack.format_arn(
+                service="sagemaker", resource="endpoint-config", resource_name="*"
             )
-        for hook in (pre, post):
-            acknowledge(
-                hook.role,
-                "IAM5",
-                "'*' only for actions without resource-level permissions (X-Ray, "
-                "Application Auto Scaling's scalable targets, CloudWatch GetMetricData); the "
-                "rest is this front end's versions, the target-tracking alarms of this model's "
-                "endpoints, and endpoint configs, whose names CloudFormation generates.",
-                findings=("Resource::*", *(wildcard_resource(self, w) for w in wildcards)),
+            alarms = stack.format_arn(
+                service="cloudwatch",
+                resource="alarm",
+                resource_name=(
+                    f"TargetTracking-endpoint/{frontend.endpoint_name_pattern}/variant/"
+                    f"{endpoint.variant_name}-*"
+                ),
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
             )
+            service_linked_role = stack.format_arn(
+                service="iam",
+                region="",
+                resource="role",
+                resource_name=SERVICE_LINKED_ROLE,
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            )
+            capacity = [
+                _allow(
+                    [
+                        "application-autoscaling:RegisterScalableTarget",
+                        "application-autoscaling:DescribeScalableTargets",
+                    ],
+                    "*",
+                ),
+                _allow(
+                    [
+                        "sagemaker:DescribeEndpoint",
+                        "sagemaker:UpdateEndpointWeightsAndCapacities",
+                    ],
+                    endpoints,
+                ),
+                _allow(["sagemaker:DescribeEndpointConfig"], configs),
+                _allow(
+                    [
+                        "cloudwatch:DescribeAlarms",
+                        "cloudwatch:PutMetricAlarm",
+                        "cloudwatch:DeleteAlarms",
+                    ],
+                    alarms,
+                ),
+                {
+                    **_allow(["iam:CreateServiceLinkedRole"], service_linked_role),
+                    "Condition": {"StringEquals": {"iam:AWSServiceName": _AUTOSCALING_SERVICE}},
+                },
+            ]
+            pre += capacity
+            post += capacity
+            wildcards += [configs, alarms]
+        return _document(pre), _document(post), wildcards
 
-    def _grant_capacity_changes(
-        self,
-        pre: PythonFunction,
-        post: PythonFunction,
-        *,
-        frontend: ModelFrontend,
-        endpoint: ModelEndpoint,
-    ) -> list[str]:
-        """Pre raises green's capacity floor to blue's size, post restores it: both register
-        green's scalable target, which Application Auto Scaling allows only to a caller that may
-        manage the endpoint and its target-tracking alarms itself. Returns the granted ARNs
-        that hold wildcards."""
-        stack = Stack.of(self)
-        configs = stack.format_arn(
-            service="sagemaker", resource="endpoint-config", resource_name="*"
+
+def _allow(actions: list[str], resource: str) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": actions, "Resource": resource}
+
+
+def _document(statements: list[dict[str, Any]]) -> iam.PolicyDocument:
+    """Statements on the same resource (and condition) merged into one."""
+    merged: dict[str, dict[str, Any]] = {}
+    for statement in statements:
+        key = json.dumps(
+            {"Resource": statement["Resource"], "Condition": statement.get("Condition")}
         )
-        alarms = stack.format_arn(
-            service="cloudwatch",
-            resource="alarm",
-            resource_name=(
-                f"TargetTracking-endpoint/{frontend.endpoint_name_pattern}/variant/"
-                f"{endpoint.variant_name}-*"
-            ),
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        statements = [
-            iam.PolicyStatement(
-                actions=[
-                    "application-autoscaling:RegisterScalableTarget",
-                    "application-autoscaling:DescribeScalableTargets",
-                ],
-                resources=["*"],
-            ),
-            iam.PolicyStatement(
-                actions=[
-                    "sagemaker:DescribeEndpoint",
-                    "sagemaker:UpdateEndpointWeightsAndCapacities",
-                ],
-                resources=[frontend.endpoint_arn_pattern],
-            ),
-            iam.PolicyStatement(
-                actions=["sagemaker:DescribeEndpointConfig"],
-                resources=[configs],
-            ),
-            iam.PolicyStatement(
-                actions=[
-                    "cloudwatch:DescribeAlarms",
-                    "cloudwatch:PutMetricAlarm",
-                    "cloudwatch:DeleteAlarms",
-                ],
-                resources=[alarms],
-            ),
-            iam.PolicyStatement(
-                actions=["iam:CreateServiceLinkedRole"],
-                resources=[
-                    stack.format_arn(
-                        service="iam",
-                        region="",
-                        resource="role",
-                        resource_name=SERVICE_LINKED_ROLE,
-                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                    )
-                ],
-                conditions={"StringEquals": {"iam:AWSServiceName": _AUTOSCALING_SERVICE}},
-            ),
-        ]
-        for hook in (pre, post):
-            for statement in statements:
-                hook.role.add_to_principal_policy(statement)
-        return [configs, alarms]
+        if key in merged:
+            actions = set(merged[key]["Action"]) | set(statement["Action"])
+            merged[key] = {**merged[key], "Action": sorted(actions)}
+        else:
+            merged[key] = statement
+    return iam.PolicyDocument.from_json(
+        {"Version": "2012-10-17", "Statement": list(merged.values())}
+    )

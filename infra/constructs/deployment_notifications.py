@@ -10,6 +10,8 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.nag import acknowledge
+
 # Final states of a deployment. A rollback ends the failed deployment in FAILURE (or STOP) and
 # runs as a deployment of its own, whose outcome is reported the same way.
 DEFAULT_STATES = ("SUCCESS", "FAILURE", "STOP")
@@ -18,9 +20,11 @@ DEFAULT_STATES = ("SUCCESS", "FAILURE", "STOP")
 class DeploymentNotifications(Construct):
     """An EventBridge rule that publishes a line per finished deployment of ``application``.
 
-    The topic must let ``events.amazonaws.com`` use its KMS key (``AlertsTopic`` does).
+    EventBridge publishes with a role of the rule's own (``sns:Publish`` on the topic, use of
+    its KMS key), so neither the topic policy nor the key policy has to trust
+    ``events.amazonaws.com``, which would let any rule of the account publish.
 
-    Created resources: ``rule``.
+    Created resources: ``rule`` (and its role).
     """
 
     def __init__(
@@ -54,6 +58,7 @@ class DeploymentNotifications(Construct):
         self.rule.add_target(
             targets.SnsTopic(
                 topic,
+                authorize_using_role=True,
                 message=events.RuleTargetInput.from_text(
                     f"CodeDeploy deployment {field('$.detail.deploymentId')} of "
                     f"{field('$.detail.application')}/{field('$.detail.deploymentGroup')} "
@@ -61,4 +66,11 @@ class DeploymentNotifications(Construct):
                     f"{field('$.region')}"
                 ),
             )
+        )
+        acknowledge(
+            self.rule,
+            "IAM5",
+            "kms:GenerateDataKey* is how Topic.grantPublish lets a publisher encrypt for an "
+            "SSE-KMS topic; it is scoped to the alerts topic's key ARN alone.",
+            findings=("Action::kms:GenerateDataKey*",),
         )

@@ -109,6 +109,8 @@ class ModelFrontend(Construct):
             "Function",
             code=code or code_from_folder(CODE_FOLDER),
             description=f"Front end of model {model_name}: calls endpoint {endpoint_name}",
+            # Shared by blue's and green's versions: it names the pattern, not one endpoint.
+            role_description=f"Front end of model {model_name}: invokes endpoints {pattern}",
             environment={
                 "ENDPOINT_NAME": endpoint_name,
                 "MODEL_NAME": model_name,

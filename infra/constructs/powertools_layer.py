@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
+import zipfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -28,7 +30,12 @@ _RUNTIME_PROVIDED = frozenset(
     {"boto3", "botocore", "jmespath", "s3transfer", "urllib3", "python-dateutil", "six"}
 )
 # Bump when the layer's layout changes, so that the asset hash changes with it.
-_LAYOUT_VERSION = "1"
+_LAYOUT_VERSION = "2"
+# Built layer archives, one per asset hash (git-ignored). Zipping Powertools' few hundred files
+# costs seconds on a busy disk; copying one archive into each fresh cdk.out costs milliseconds.
+CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "lambda-layers"
+# Zip entries carry this time instead of the files' mtimes, so an archive is reproducible.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -66,20 +73,43 @@ def _installed_files(distribution: metadata.Distribution) -> list[tuple[Path, Pa
     return files
 
 
-@jsii.implements(ILocalBundling)
-class _CopyInstalledPackages:
-    """Local bundling: copy the installed packages into ``python/``. No Docker, no download."""
+def build_layer_archive(distributions: Sequence[metadata.Distribution], target: Path) -> None:
+    """Write the layer (``python/<package>``) as a reproducible zip, atomically: parallel
+    synths (pytest-xdist) never read half an archive."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+    entries = sorted(
+        (f"python/{relative.as_posix()}", source)
+        for distribution in distributions
+        for source, relative in _installed_files(distribution)
+    )
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, source in entries:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, source.read_bytes())
+    os.replace(partial, target)
 
-    def __init__(self, distributions: Sequence[metadata.Distribution]) -> None:
+
+@jsii.implements(ILocalBundling)
+class _CachedLayerArchive:
+    """Local bundling: one zip in the output folder, which CDK uploads as it is. No Docker, no
+    download; the zip is built from the installed packages once per asset hash."""
+
+    def __init__(self, distributions: Sequence[metadata.Distribution], asset_hash: str) -> None:
         self._distributions = distributions
+        self._name = f"powertools-{asset_hash}.zip"
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
-        target = Path(output_dir) / "python"
-        for distribution in self._distributions:
-            for source, relative in _installed_files(distribution):
-                destination = target / relative
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(source, destination)
+        cached = CACHE_DIR / self._name
+        if not cached.exists():
+            try:
+                build_layer_archive(self._distributions, cached)
+            except OSError:  # a read-only checkout: build straight into the output
+                build_layer_archive(self._distributions, Path(output_dir) / self._name)
+                return True
+        shutil.copyfile(cached, Path(output_dir) / self._name)
         return True
 
 
@@ -88,9 +118,10 @@ class PowertoolsLayer(Construct):
     dependencies it imports that the Lambda runtime lacks (``typing_extensions``).
 
     The asset hash is derived from the distributions' names and versions, not from their
-    files, so synth neither hashes megabytes nor changes the layer unless a version changes;
-    an asset already in ``cdk.out`` is not copied again. Install the version pinned in
-    ``requirements.txt``: the layer ships whatever the synth environment has.
+    files, so synth neither hashes megabytes nor changes the layer unless a version changes.
+    The archive is built once per hash into ``.cache/lambda-layers/`` and copied into each
+    ``cdk.out`` that lacks it. Install the version pinned in ``requirements.txt``: the layer
+    ships whatever the synth environment has.
 
     Created resources: ``layer_version``. Attributes: ``version`` (Powertools' version).
     """
@@ -122,7 +153,7 @@ class PowertoolsLayer(Construct):
             bundling=BundlingOptions(
                 # Required by the API, never pulled: local bundling always succeeds.
                 image=DockerImage.from_registry("scratch"),
-                local=_CopyInstalledPackages(distributions),
+                local=_CachedLayerArchive(distributions, asset_hash),
             ),
         )
         self.layer_version = lambda_.LayerVersion(

@@ -16,10 +16,11 @@ from constructs import Construct
 from infra.nag import acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
-# Caches that tests and tools leave in the code folders. They must never reach the asset: a new
-# file there would change the asset hash, hence the function, hence publish a new version that
-# CodeDeploy then shifts to.
+# Caches that tests and tools leave in the code folders, and documentation. They must never
+# reach the asset: a change there would change the asset hash, hence the function, hence publish
+# a new version that CodeDeploy then shifts to.
 ASSET_EXCLUDES = (
+    "*.md",
     "__pycache__",
     "*.pyc",
     ".mypy_cache",
@@ -52,6 +53,7 @@ class PythonFunction(Construct):
         *,
         code: lambda_.Code,
         description: str,
+        role_description: str | None = None,
         handler: str = "handler.handler",
         environment: Mapping[str, str] | None = None,
         timeout: Duration = Duration.seconds(30),
@@ -60,11 +62,13 @@ class PythonFunction(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_encryption_key: kms.IKey | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        retry_attempts: int | None = None,
+        inline_policy: iam.PolicyDocument | None = None,
     ) -> None:
         """
         :param code: the function's code, e.g. ``code_from_folder("lambdas/frontend")``.
-        :param description: what the function does; also the role's description.
+        :param description: what the function does.
+        :param role_description: Default: ``description``. Give a stable one when the
+            description names something that changes, so the role is not updated with it.
         :param handler: module.function of the entry point. Default: ``handler.handler``.
         :param environment: environment variables. Default: none.
         :param timeout: Default: 30 seconds.
@@ -73,14 +77,16 @@ class PythonFunction(Construct):
         :param log_retention: Default: one month.
         :param log_encryption_key: Default: CloudWatch Logs' own encryption.
         :param log_removal_policy: Default: ``RETAIN``.
-        :param retry_attempts: retries of asynchronous invocations (0-2). Default: Lambda's (2).
+        :param inline_policy: the role's own permissions, inline in the role (no extra
+            resource). Default: none; ``grant_*`` calls still add to the role's DefaultPolicy.
         """
         super().__init__(scope, construct_id)
         self.role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=description,
+            description=role_description or description,
+            inline_policies={"Permissions": inline_policy} if inline_policy else None,
         )
         self.log_group = logs.LogGroup(
             self,
@@ -104,7 +110,6 @@ class PythonFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            retry_attempts=retry_attempts,
         )
         # lambda.Function always adds DependsOn on its role, which the Role GetAtt already
         # implies; cfn-lint flags the duplicate (W3005). Harmless, and not ours to remove.
