@@ -1,0 +1,694 @@
+"""The blue/green front end on the real app: function, version, alias ``live``, CodeDeploy
+deployment group with both hooks, green-only rollback alarms, least-privilege IAM, deployment
+notifications. Reads the session's synthesized templates (see tests/conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from infra.config import FINGERPRINT_LENGTH, EnvironmentConfig, ModelConfig, load_environments
+from infra.iam_patterns import iam_pattern_matches
+from tests.conftest import Synthesized
+
+ENVS = {env.name: env for env in load_environments()}
+PROD = ENVS["prod"]
+DEV = ENVS["dev"]
+CASES = [(env, model) for env in (PROD, DEV) for model in env.models]
+CASE_IDS = [f"{env.name}-{model.name}" for env, model in CASES]
+# Stand-ins for the pseudo parameters when an ARN is rendered to test what IAM would match.
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+
+
+def resources(synthesized: Synthesized, env: EnvironmentConfig, kind: str) -> dict[str, Any]:
+    template = synthesized.templates[env.stack_name]
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def one(found: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    assert len(found) == 1, sorted(found)
+    ((logical_id, resource),) = found.items()
+    return logical_id, resource
+
+
+def by_description(
+    synthesized: Synthesized, env: EnvironmentConfig, kind: str, description: str
+) -> tuple[str, dict[str, Any]]:
+    return one(
+        {
+            k: v
+            for k, v in resources(synthesized, env, kind).items()
+            if v["Properties"].get("Description") == description
+        }
+    )
+
+
+def frontend(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> tuple[str, dict[str, Any]]:
+    description = f"Front end of model {model.name}: calls endpoint {env.endpoint_name(model)}"
+    return by_description(synthesized, env, "AWS::Lambda::Function", description)
+
+
+def hook(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig, event: str
+) -> tuple[str, dict[str, Any]]:
+    description = f"CodeDeploy {event} hook of model {model.name}"
+    return by_description(synthesized, env, "AWS::Lambda::Function", description)
+
+
+def alias_of(synthesized: Synthesized, env: EnvironmentConfig, function_id: str) -> dict[str, Any]:
+    aliases = resources(synthesized, env, "AWS::Lambda::Alias")
+    return one(
+        {k: v for k, v in aliases.items() if v["Properties"]["FunctionName"] == ref(function_id)}
+    )[1]
+
+
+def ref(logical_id: str) -> dict[str, str]:
+    return {"Ref": logical_id}
+
+
+def role_statements(
+    synthesized: Synthesized, env: EnvironmentConfig, function: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Every statement of the function's role: inline and in attached policies."""
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    role = resources(synthesized, env, "AWS::IAM::Role")[role_id]
+    documents = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    policies = resources(synthesized, env, "AWS::IAM::Policy")
+    documents += [
+        p["Properties"]["PolicyDocument"]
+        for p in policies.values()
+        if ref(role_id) in p["Properties"]["Roles"]
+    ]
+    return [statement for document in documents for statement in document["Statement"]]
+
+
+def actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def render(value: Any) -> str:
+    """An ARN as IAM would see it, with example pseudo parameters."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return PSEUDO.get(value["Ref"], f"<{value['Ref']}>")
+    if "Fn::GetAtt" in value:
+        return "<{}.{}>".format(*value["Fn::GetAtt"])
+    separator, parts = value["Fn::Join"]
+    return str(separator).join(render(part) for part in parts)
+
+
+def endpoint_arn(name: str, account: str = PSEUDO["AWS::AccountId"]) -> str:
+    return f"arn:aws:sagemaker:us-east-1:{account}:endpoint/{name}"
+
+
+def with_new_model_data(env: EnvironmentConfig, model: ModelConfig) -> ModelConfig:
+    return model.model_copy(update={"model_data_url": model.model_data_url + ".v2"})
+
+
+# --- function, version, alias -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_frontend_names_exactly_one_endpoint_as_a_literal(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    _, function = frontend(synthesized, env, model)
+    properties = function["Properties"]
+    assert properties["Environment"]["Variables"] == {
+        "ENDPOINT_NAME": env.endpoint_name(model),
+        "MODEL_NAME": model.name,
+        "MODEL_VERSION": model.fingerprint(),
+        "ALLOWED_CONTENT_TYPES": ",".join(model.allowed_content_types),
+        "METRICS_NAMESPACE": "SafeSageMakerEndpoints",
+        "POWERTOOLS_SERVICE_NAME": f"{model.name}-frontend",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "LOG_REQUEST_BODY": "false",
+    }
+    assert properties["Handler"] == "handler.handler"
+    assert properties["Runtime"] == "python3.14"
+    assert properties["Timeout"] == 29  # API Gateway's integration limit
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert "ReservedConcurrentExecutions" not in properties
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_frontend_is_updated_only_after_its_endpoint(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    endpoints = resources(synthesized, env, "AWS::SageMaker::Endpoint")
+    (endpoint_id,) = [
+        k
+        for k, v in endpoints.items()
+        if v["Properties"]["EndpointName"] == env.endpoint_name(model)
+    ]
+    function_id, function = frontend(synthesized, env, model)
+    assert endpoint_id in function["DependsOn"]
+    versions = resources(synthesized, env, "AWS::Lambda::Version")
+    _, version = one(
+        {k: v for k, v in versions.items() if v["Properties"]["FunctionName"] == ref(function_id)}
+    )
+    assert endpoint_id in version["DependsOn"]
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_frontend_logs_to_its_own_encrypted_log_group(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    _, function = frontend(synthesized, env, model)
+    log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    log_group = resources(synthesized, env, "AWS::Logs::LogGroup")[log_group_id]
+    assert log_group["Properties"]["RetentionInDays"] == env.log_retention_days
+    assert "KmsKeyId" in log_group["Properties"]
+    log_statements = [s for s in role_statements(synthesized, env, function) if "logs:" in str(s)]
+    assert [s["Resource"] for s in log_statements] == [{"Fn::GetAtt": [log_group_id, "Arn"]}]
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_alias_live_shifts_through_codedeploy_with_both_hooks(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    function_id, _ = frontend(synthesized, env, model)
+    alias = alias_of(synthesized, env, function_id)
+    assert alias["Properties"]["Name"] == "live"
+    version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    version = resources(synthesized, env, "AWS::Lambda::Version")[version_id]
+    assert version["Properties"]["FunctionName"] == ref(function_id)
+
+    update = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+    pre_id, _ = hook(synthesized, env, model, "BeforeAllowTraffic")
+    post_id, _ = hook(synthesized, env, model, "AfterAllowTraffic")
+    assert update["BeforeAllowTrafficHook"] == ref(pre_id)
+    assert update["AfterAllowTrafficHook"] == ref(post_id)
+    group_id = update["DeploymentGroupName"]["Ref"]
+    group = resources(synthesized, env, "AWS::CodeDeploy::DeploymentGroup")[group_id]
+    assert update["ApplicationName"] == group["Properties"]["ApplicationName"]
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_shift_waits_for_greens_scalable_target(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    function_id, _ = frontend(synthesized, env, model)
+    alias = alias_of(synthesized, env, function_id)
+    targets = resources(synthesized, env, "AWS::ApplicationAutoScaling::ScalableTarget")
+    (mine,) = [
+        k
+        for k, v in targets.items()
+        if v["Properties"]["ResourceId"].startswith(f"endpoint/{env.endpoint_name(model)}/")
+    ] or [None]
+    if model.autoscaling is None:
+        assert mine is None
+    else:
+        assert mine in alias["DependsOn"]
+
+
+# --- deployment group and rollback alarms ----------------------------------------------------
+
+
+def deployment_group(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> dict[str, Any]:
+    function_id, _ = frontend(synthesized, env, model)
+    update = alias_of(synthesized, env, function_id)["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+    groups = resources(synthesized, env, "AWS::CodeDeploy::DeploymentGroup")
+    return dict(groups[update["DeploymentGroupName"]["Ref"]])
+
+
+@pytest.mark.parametrize(
+    ("env", "config"),
+    [
+        (PROD, "CodeDeployDefault.LambdaCanary10Percent5Minutes"),
+        (DEV, "CodeDeployDefault.LambdaAllAtOnce"),
+    ],
+    ids=["prod", "dev"],
+)
+def test_deployment_config_defaults_by_environment(
+    synthesized: Synthesized, env: EnvironmentConfig, config: str
+) -> None:
+    for model in env.models:
+        group = deployment_group(synthesized, env, model)
+        assert group["Properties"]["DeploymentConfigName"] == config
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_deployment_group_rolls_back_on_failure_stop_and_alarm(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    properties = deployment_group(synthesized, env, model)["Properties"]
+    assert properties["DeploymentStyle"] == {
+        "DeploymentOption": "WITH_TRAFFIC_CONTROL",
+        "DeploymentType": "BLUE_GREEN",
+    }
+    rollback = properties["AutoRollbackConfiguration"]
+    assert rollback["Enabled"] is True
+    assert set(rollback["Events"]) == {
+        "DEPLOYMENT_FAILURE",
+        "DEPLOYMENT_STOP_ON_ALARM",
+        "DEPLOYMENT_STOP_ON_REQUEST",
+    }
+    assert properties["AlarmConfiguration"]["Enabled"] is True
+    assert len(properties["AlarmConfiguration"]["Alarms"]) == 5
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_rollback_alarms_watch_only_what_is_new(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    """Each alarm's dimensions hold something only green has: the green endpoint's literal
+    name, the new version (ExecutedVersion of the alias), or the new fingerprint."""
+    alarms = resources(synthesized, env, "AWS::CloudWatch::Alarm")
+    function_id, _ = frontend(synthesized, env, model)
+    version_id = alias_of(synthesized, env, function_id)["Properties"]["FunctionVersion"]
+    group = deployment_group(synthesized, env, model)
+    watched = [
+        alarms[a["Name"]["Ref"]]["Properties"]
+        for a in group["Properties"]["AlarmConfiguration"]["Alarms"]
+    ]
+    by_metric = {(a["Namespace"], a["MetricName"]): a for a in watched}
+    assert set(by_metric) == {
+        ("AWS/SageMaker", "Invocation5XXErrors"),
+        ("AWS/SageMaker", "ModelLatency"),
+        ("AWS/Lambda", "Errors"),
+        ("SafeSageMakerEndpoints", "ModelErrors"),
+        ("SafeSageMakerEndpoints", "ModelTimeouts"),
+    }
+    green = [
+        {"Name": "EndpointName", "Value": env.endpoint_name(model)},
+        {"Name": "VariantName", "Value": model.variant_name},
+    ]
+    assert by_metric["AWS/SageMaker", "Invocation5XXErrors"]["Dimensions"] == green
+    latency = by_metric["AWS/SageMaker", "ModelLatency"]
+    assert latency["Dimensions"] == green
+    assert latency["ExtendedStatistic"] == "p99"
+    assert by_metric["AWS/Lambda", "Errors"]["Dimensions"] == [
+        {"Name": "ExecutedVersion", "Value": version_id},
+        {"Name": "FunctionName", "Value": ref(function_id)},
+        {"Name": "Resource", "Value": {"Fn::Join": ["", [ref(function_id), ":live"]]}},
+    ]
+    for metric in ("ModelErrors", "ModelTimeouts"):
+        # Exactly the dimensions the front end emits, with the new fingerprint.
+        assert by_metric["SafeSageMakerEndpoints", metric]["Dimensions"] == [
+            {"Name": "ModelName", "Value": model.name},
+            {"Name": "ModelVersion", "Value": model.fingerprint()},
+        ]
+    for alarm in watched:
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_rollback_latency_threshold_is_the_models_budget(synthesized: Synthesized) -> None:
+    fraud = PROD.models[0]
+    alarms = resources(synthesized, PROD, "AWS::CloudWatch::Alarm")
+    (latency,) = [
+        a["Properties"]
+        for a in alarms.values()
+        if a["Properties"].get("AlarmDescription", "").startswith("Rolls back")
+        and a["Properties"]["MetricName"] == "ModelLatency"
+        and a["Properties"]["Dimensions"][0]["Value"] == PROD.endpoint_name(fraud)
+    ]
+    assert latency["Threshold"] == fraud.alarms.model_latency_p99_ms * 1000
+
+
+# --- IAM -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_frontend_may_invoke_this_models_endpoints_and_nothing_else(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    _, function = frontend(synthesized, env, model)
+    statements = role_statements(synthesized, env, function)
+    sagemaker = [s for s in statements if any(a.startswith("sagemaker:") for a in actions(s))]
+    assert [actions(s) for s in sagemaker] == [["sagemaker:InvokeEndpoint"]]
+    pattern = render(sagemaker[0]["Resource"])
+    assert pattern == endpoint_arn(f"{env.name}-{model.name}-" + "?" * FINGERPRINT_LENGTH)
+
+    blue = env.endpoint_name(model)
+    green = env.endpoint_name(with_new_model_data(env, model))
+    assert blue != green
+    for name in (blue, green):
+        assert iam_pattern_matches(pattern, endpoint_arn(name)), name
+    others = [
+        f"{env.name}-{model.name}-v2-1a2b3c4d",  # a model whose name merely starts the same
+        f"{env.name}-{model.name}-1a2b3c4d5",
+        f"{env.name}-{model.name}-1a2b3c4",
+        f"{env.name}-{model.name}-",
+        blue.upper(),  # SageMaker lowercases names in ARNs; the pattern must be lowercase
+        *(env.endpoint_name(m) for m in env.models if m.name != model.name),
+        *(e.endpoint_name(m) for e in ENVS.values() if e.name != env.name for m in e.models),
+    ]
+    for name in others:
+        assert not iam_pattern_matches(pattern, endpoint_arn(name)), name
+    assert not iam_pattern_matches(pattern, endpoint_arn(blue, account="210987654321"))
+
+
+PRE_ACTIONS = {
+    "codedeploy:PutLifecycleEventHookExecutionStatus",
+    "codedeploy:GetDeployment",
+    "lambda:GetFunctionConfiguration",
+    "lambda:InvokeFunction",
+    "sagemaker:DescribeEndpoint",
+}
+POST_ACTIONS = {
+    "codedeploy:PutLifecycleEventHookExecutionStatus",
+    "codedeploy:GetDeployment",
+    "lambda:GetFunctionConfiguration",
+    "cloudwatch:GetMetricData",
+}
+# Both hooks re-register green's scalable target when the model autoscales.
+CAPACITY_ACTIONS = {
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:DescribeScalableTargets",
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:PutMetricAlarm",
+    "cloudwatch:DeleteAlarms",
+    "iam:CreateServiceLinkedRole",
+}
+LOGS_AND_TRACES = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [("BeforeAllowTraffic", PRE_ACTIONS), ("AfterAllowTraffic", POST_ACTIONS)],
+    ids=["pre", "post"],
+)
+def test_hooks_get_only_what_they_use(
+    synthesized: Synthesized,
+    env: EnvironmentConfig,
+    model: ModelConfig,
+    event: str,
+    expected: set[str],
+) -> None:
+    _, function = hook(synthesized, env, model, event)
+    statements = role_statements(synthesized, env, function)
+    granted = {a for s in statements for a in actions(s)}
+    if model.autoscaling is not None:
+        expected = expected | CAPACITY_ACTIONS
+    assert granted == expected | LOGS_AND_TRACES
+
+    function_id, _ = frontend(synthesized, env, model)
+    group_id = alias_of(synthesized, env, function_id)["UpdatePolicy"][
+        "CodeDeployLambdaAliasUpdate"
+    ]["DeploymentGroupName"]["Ref"]
+    for statement in statements:
+        resource = render(statement["Resource"])
+        if any(a.startswith("codedeploy:") for a in actions(statement)):
+            assert resource.endswith(
+                f":deploymentgroup:<{_application(synthesized, env)}>/<{group_id}>"
+            )
+            assert resource.startswith("arn:aws:codedeploy:us-east-1:123456789012:")
+        elif any(a.startswith("lambda:") for a in actions(statement)):
+            assert resource == f"<{function_id}.Arn>:*"  # this front end's versions only
+        elif "sagemaker:DescribeEndpoint" in actions(statement):
+            assert resource == endpoint_arn(env.endpoint_name_pattern(model))
+        elif statement["Resource"] == "*":
+            assert set(actions(statement)) <= {
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "cloudwatch:GetMetricData",
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DescribeScalableTargets",
+            }
+        elif "iam:CreateServiceLinkedRole" in actions(statement):
+            assert resource.endswith("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint")
+            assert statement["Condition"] == {
+                "StringEquals": {
+                    "iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"
+                }
+            }
+
+
+def _application(synthesized: Synthesized, env: EnvironmentConfig) -> str:
+    application_id, _ = one(resources(synthesized, env, "AWS::CodeDeploy::Application"))
+    return application_id
+
+
+# --- hooks' contract -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_hook_environment_contract(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    _, pre = hook(synthesized, env, model, "BeforeAllowTraffic")
+    _, post = hook(synthesized, env, model, "AfterAllowTraffic")
+    pre_env = pre["Properties"]["Environment"]["Variables"]
+    post_env = post["Properties"]["Environment"]["Variables"]
+    capacity: dict[str, str] = {}
+    if model.autoscaling is not None:
+        capacity = {
+            "AUTOSCALING_MIN_CAPACITY": str(model.autoscaling.min_capacity),
+            "AUTOSCALING_MAX_CAPACITY": str(model.autoscaling.max_capacity),
+        }
+    samples = json.loads(pre_env.pop("SAMPLE_REQUESTS"))
+    assert samples == [s.hook_json() for s in model.pre_traffic_samples]
+    assert pre_env == {
+        "VARIANT_NAME": model.variant_name,
+        "POWERTOOLS_SERVICE_NAME": f"{model.name}-pre-traffic-hook",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "MODEL_NAME": model.name,
+        "CAPACITY_POLL_SECONDS": "20",
+        **capacity,
+    }
+    capacity.pop("AUTOSCALING_MAX_CAPACITY", None)
+    assert post_env == {
+        "VARIANT_NAME": model.variant_name,
+        "POWERTOOLS_SERVICE_NAME": f"{model.name}-post-traffic-hook",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "MIN_INVOCATIONS": str(model.post_traffic_min_invocations),
+        "MAX_5XX_RATIO": str(model.deployment.max_5xx_ratio),
+        "METRICS_WAIT_SECONDS": str(model.deployment.metrics_wait_seconds),
+        "METRICS_POLL_SECONDS": "30",
+        **capacity,
+    }
+    for function in (pre, post):
+        assert function["Properties"]["Timeout"] == 900
+        assert function["Properties"]["Handler"] == "handler.handler"
+        assert function["Properties"]["Runtime"] == "python3.14"
+
+
+# --- shared per stack ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", [PROD, DEV], ids=["prod", "dev"])
+def test_one_powertools_layer_per_stack_serves_every_function(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    layers = resources(synthesized, env, "AWS::Lambda::LayerVersion")
+    (powertools_id,) = [
+        k
+        for k, v in layers.items()
+        if v["Properties"]["Description"].startswith("aws_lambda_powertools==3.37.0")
+    ]
+    for model in env.models:
+        functions = [
+            frontend(synthesized, env, model)[1],
+            hook(synthesized, env, model, "BeforeAllowTraffic")[1],
+            hook(synthesized, env, model, "AfterAllowTraffic")[1],
+        ]
+        for function in functions:
+            assert ref(powertools_id) in function["Properties"]["Layers"]
+
+
+def test_powertools_layer_holds_the_installed_package_without_byte_code(
+    synthesized: Synthesized,
+) -> None:
+    import zipfile
+
+    (powertools,) = [
+        v
+        for v in resources(synthesized, PROD, "AWS::Lambda::LayerVersion").values()
+        if v["Properties"]["Description"].startswith("aws_lambda_powertools")
+    ]
+    asset = synthesized.outdir / f"asset.{powertools['Properties']['Content']['S3Key']}"
+    names = set(zipfile.ZipFile(asset).namelist())
+    assert "python/aws_lambda_powertools/logging/logger.py" in names
+    assert "python/aws_lambda_powertools/metrics/__init__.py" in names
+    assert "python/typing_extensions.py" in names  # imported at runtime, not in Lambda
+    assert not any(n.startswith("python/jmespath/") for n in names)  # the runtime's botocore's
+    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+
+
+def test_function_code_assets_carry_no_caches(synthesized: Synthesized) -> None:
+    for model in PROD.models:
+        for _, function in (
+            frontend(synthesized, PROD, model),
+            hook(synthesized, PROD, model, "BeforeAllowTraffic"),
+        ):
+            asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+            folder = synthesized.outdir / f"asset.{asset_hash}"
+            assert (folder / "handler.py").is_file()
+            cached = [p for p in folder.rglob("*") if p.name in {"__pycache__", ".mypy_cache"}]
+            assert cached == []
+
+
+@pytest.mark.parametrize("env", [PROD, DEV], ids=["prod", "dev"])
+def test_deployment_outcomes_reach_the_alerts_topic(
+    synthesized: Synthesized, env: EnvironmentConfig
+) -> None:
+    template = synthesized.assertions[env.stack_name]
+    application_id = _application(synthesized, env)
+    topic_id, _ = one(resources(synthesized, env, "AWS::SNS::Topic"))
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.codedeploy"],
+                "detail-type": ["CodeDeploy Deployment State-change Notification"],
+                "detail": {
+                    "application": [ref(application_id)],
+                    "state": ["SUCCESS", "FAILURE", "STOP"],
+                },
+            },
+            "Targets": [Match.object_like({"Arn": ref(topic_id)})],
+        },
+    )
+    # EventBridge publishes with the rule's own role: no key or topic policy has to trust it.
+    rule = one(
+        {
+            k: v
+            for k, v in resources(synthesized, env, "AWS::Events::Rule").items()
+            if v["Properties"]["EventPattern"]["source"] == ["aws.codedeploy"]
+        }
+    )[1]
+    (target,) = rule["Properties"]["Targets"]
+    role_id = target["RoleArn"]["Fn::GetAtt"][0]
+    policies = resources(synthesized, env, "AWS::IAM::Policy")
+    (policy,) = [p for p in policies.values() if ref(role_id) in p["Properties"]["Roles"]]
+    topic = resources(synthesized, env, "AWS::SNS::Topic")[topic_id]
+    key_id = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "sns:Publish", "Effect": "Allow", "Resource": ref(topic_id)},
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [key_id, "Arn"]},
+        },
+    ]
+
+
+def test_served_model_exposes_the_alias_for_the_api(synthesized: Synthesized) -> None:
+    from aws_cdk import aws_lambda as lambda_
+
+    from infra.serving_stack import ModelServingStack
+
+    stack = synthesized.app.node.find_child("ProdStack")
+    assert isinstance(stack, ModelServingStack)
+    for name, served in stack.models.items():
+        assert isinstance(served.frontend.alias, lambda_.Alias), name
+        assert served.frontend.alias.alias_name == "live"
+        assert served.deployment.deployment_group is not None
+        assert len(served.deployment.rollback_alarms) == 5
+
+
+# --- early validation of the constructs ------------------------------------------------------
+
+
+@pytest.fixture
+def endpoint() -> Any:
+    from aws_cdk import App, Stack
+
+    from infra.constructs.model_endpoint import ModelEndpoint
+
+    stack = Stack(App(), "Validation")
+    return ModelEndpoint(
+        stack,
+        "Endpoint",
+        endpoint_name="prod-fraud-detector-1a2b3c4d",
+        image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/ml-serving:v1",
+        model_data_url="s3://ml-models/fraud/model.tar.gz",
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "error"),
+    [
+        ("prod-fraud-detector-????", "does not match the endpoint"),
+        ("prod-churn-xgboost-????????", "does not match the endpoint"),
+        ("Prod-Fraud-Detector-????????", "must be lowercase"),
+    ],
+)
+def test_frontend_rejects_an_invoke_pattern_that_misses_its_endpoint(
+    endpoint: Any, pattern: str, error: str
+) -> None:
+    from infra.constructs.model_frontend import ModelFrontend
+
+    with pytest.raises(ValueError, match=error):
+        ModelFrontend(
+            endpoint.node.scope,
+            "Frontend",
+            endpoint=endpoint,
+            model_name="fraud-detector",
+            model_version="1a2b3c4d",
+            endpoint_name_pattern=pattern,
+        )
+
+
+def test_frontend_refuses_an_endpoint_name_token(endpoint: Any) -> None:
+    """A token would leave the function's configuration unchanged by a new model: no new
+    version, no CodeDeploy deployment."""
+    from infra.constructs.model_frontend import ModelFrontend
+
+    endpoint.endpoint_name = endpoint.endpoint.attr_endpoint_name
+    with pytest.raises(ValueError, match="must be a literal"):
+        ModelFrontend(
+            endpoint.node.scope,
+            "Frontend",
+            endpoint=endpoint,
+            model_name="fraud-detector",
+            model_version="1a2b3c4d",
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"sample_requests": []}, "at least one sample request"),
+        ({"min_invocations": 0}, "min_invocations"),
+        ({"max_5xx_ratio": 1.5}, "max_5xx_ratio"),
+        ({"metrics_wait_minutes": 15}, "shorter than the hook's 15-minute timeout"),
+    ],
+)
+def test_deployment_rejects_settings_the_hooks_cannot_honour(
+    endpoint: Any, kwargs: dict[str, Any], error: str
+) -> None:
+    from aws_cdk import Duration
+
+    from infra.constructs.blue_green_deployment import BlueGreenDeployment
+    from infra.constructs.model_frontend import ModelFrontend
+
+    frontend = ModelFrontend(
+        endpoint.node.scope,
+        "Frontend",
+        endpoint=endpoint,
+        model_name="fraud-detector",
+        model_version="1a2b3c4d",
+    )
+    if "metrics_wait_minutes" in kwargs:
+        kwargs = {"metrics_wait": Duration.minutes(kwargs.pop("metrics_wait_minutes"))}
+    settings: dict[str, Any] = {"sample_requests": [{"contentType": "application/json"}]}
+    with pytest.raises(ValueError, match=error):
+        BlueGreenDeployment(
+            endpoint.node.scope,
+            "Deployment",
+            frontend=frontend,
+            endpoint=endpoint,
+            layers=[],
+            **{**settings, **kwargs},
+        )

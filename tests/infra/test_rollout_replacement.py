@@ -1,0 +1,246 @@
+"""Two-version synth: what ONE ``cdk deploy`` of a new model version does to ProdStack.
+
+ProdStack is synthesized with the repository's prod config (version A), then with only one
+model's ``model_data_url`` changed (version B). AWS's resource schemas (as cfn-lint ships them)
+decide what B replaces: exactly that model's Model, EndpointConfig and Endpoint (green beside
+blue), the endpoint's log group (named after the endpoint), its autoscaling target and policy,
+and a new front-end Lambda Version, to which the alias then points. The other model, the shared
+resources (API, alerts topic, keys, layers) and everything else stay byte-for-byte the same.
+
+Both synths run in this process (no ``cdk`` subprocess) with the CLI's context from cdk.json,
+so feature flags and ``aws:cdk:path`` metadata match ``cdk synth``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import EnvironmentConfig, load_environments
+from tests.conftest import REPO_ROOT
+from tests.infra.cfn_replacements import PATH_METADATA, Plan, plan
+
+PROD = next(env for env in load_environments() if env.name == "prod")
+MODELS = [model.name for model in PROD.models]
+STACK = PROD.stack_name
+
+# What a new model version must replace, by CloudFormation type and construct path below the
+# model's ServedModel.
+EXPECTED_REPLACEMENTS = {
+    ("AWS::SageMaker::Model", "Endpoint/Model"),
+    ("AWS::SageMaker::EndpointConfig", "Endpoint/EndpointConfig"),
+    ("AWS::SageMaker::Endpoint", "Endpoint/Resource"),
+    ("AWS::Logs::LogGroup", "Endpoint/LogGroup/Resource"),
+    ("AWS::ApplicationAutoScaling::ScalableTarget", "Autoscaling/Target/Resource"),
+    (
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        "Autoscaling/Target/InvocationsPerInstance/Resource",
+    ),
+    ("AWS::Lambda::Version", "Frontend/Function/Resource/CurrentVersion/Resource"),
+}
+# Model Monitor watches the live endpoint by name: a monitored model's job definition and
+# schedule follow green (and go away with it on a rollback).
+MONITOR_REPLACEMENTS = {
+    ("AWS::SageMaker::DataQualityJobDefinition", "Monitor/JobDefinition"),
+    ("AWS::SageMaker::MonitoringSchedule", "Monitor/Resource"),
+}
+
+
+def synth_prod(config: EnvironmentConfig, outdir: Path) -> dict[str, Any]:
+    from aws_cdk import App
+
+    from infra.serving_stack import ModelServingStack
+
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    app = App(outdir=str(outdir), context={**context, "aws:cdk:enable-path-metadata": True})
+    ModelServingStack(app, STACK, config=config)
+    template: dict[str, Any] = app.synth().get_stack_by_name(STACK).template
+    return template
+
+
+def with_new_model_data(config: EnvironmentConfig, model_name: str) -> EnvironmentConfig:
+    raw = config.model_dump(mode="json")
+    for model in raw["models"]:
+        if model["name"] == model_name:
+            model["model_data_url"] = model["model_data_url"].replace(
+                "model.tar.gz", "retrained/model.tar.gz"
+            )
+    return EnvironmentConfig.model_validate(raw)
+
+
+@pytest.fixture(scope="module")
+def version_a(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return synth_prod(PROD, tmp_path_factory.mktemp("version-a"))
+
+
+@pytest.fixture(scope="module", params=MODELS)
+def rollout(
+    request: pytest.FixtureRequest,
+    version_a: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
+    changed: str = request.param
+    config_b = with_new_model_data(PROD, changed)
+    version_b = synth_prod(config_b, tmp_path_factory.mktemp(f"version-b-{changed}"))
+    return changed, config_b, version_b, plan(version_a, version_b)
+
+
+def construct_path(template: dict[str, Any], logical_id: str) -> str:
+    path: str = template["Resources"][logical_id]["Metadata"][PATH_METADATA]
+    return path
+
+
+def test_only_the_changed_models_fingerprint_moves() -> None:
+    for name in MODELS:
+        config_b = with_new_model_data(PROD, name)
+        for a, b in zip(PROD.models, config_b.models, strict=True):
+            if a.name == name:
+                assert b.fingerprint() != a.fingerprint()
+                assert PROD.endpoint_name(a) != config_b.endpoint_name(b)
+            else:
+                assert b == a
+
+
+def test_new_version_replaces_exactly_the_served_model(
+    rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    changed, config_b, version_b, result = rollout
+    prefix = f"{STACK}/{changed}/"
+    replaced = set()
+    for logical_id in result.replaced:
+        path = construct_path(version_b, logical_id)
+        assert path.startswith(prefix), path
+        replaced.add((version_b["Resources"][logical_id]["Type"], path.removeprefix(prefix)))
+    monitored = next(m for m in config_b.models if m.name == changed).monitoring is not None
+    assert replaced == EXPECTED_REPLACEMENTS | (MONITOR_REPLACEMENTS if monitored else set())
+    assert result.added == set()
+    assert result.removed == set()
+
+
+def test_nothing_outside_the_changed_model_changes_at_all(
+    version_a: dict[str, Any],
+    rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    """The other model, the API, the alerts topic, keys, layers: byte-for-byte the same. A
+    stack-wide view that names the model's live endpoint (the dashboard) may follow it to green,
+    in place, and change in nothing else."""
+    changed, config_b, version_b, result = rollout
+    prefix = f"{STACK}/{changed}/"
+    outside = {
+        logical_id
+        for logical_id in version_b["Resources"]
+        if not construct_path(version_b, logical_id).startswith(prefix)
+    }
+    others = [name for name in MODELS if name != changed]
+    assert others and all(
+        any(construct_path(version_b, k).startswith(f"{STACK}/{o}/") for k in outside)
+        for o in others
+    )
+    assert outside & (result.replaced | result.added) == set()
+    model_a = next(m for m in PROD.models if m.name == changed)
+    model_b = next(m for m in config_b.models if m.name == changed)
+    follow_green = {
+        PROD.endpoint_name(model_a): config_b.endpoint_name(model_b),
+        model_a.fingerprint(): model_b.fingerprint(),
+    }
+    for logical_id in sorted(outside):
+        before = json.dumps(version_a["Resources"][logical_id])
+        after = json.dumps(version_b["Resources"][logical_id])
+        if before == after:
+            continue
+        path = construct_path(version_b, logical_id)
+        assert not path.startswith(tuple(f"{STACK}/{o}/" for o in others)), path
+        for old, new in follow_green.items():
+            before = before.replace(old, new)
+        assert before == after, f"{path} changes in more than the live endpoint's name"
+
+
+def test_green_is_created_beside_blue_and_the_alias_moves_to_the_new_version(
+    version_a: dict[str, Any],
+    rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    changed, config_b, version_b, result = rollout
+    model_a = next(m for m in PROD.models if m.name == changed)
+    model_b = next(m for m in config_b.models if m.name == changed)
+    blue, green = PROD.endpoint_name(model_a), config_b.endpoint_name(model_b)
+
+    def by_path(template: dict[str, Any], suffix: str) -> tuple[str, dict[str, Any]]:
+        (found,) = [
+            (k, v)
+            for k, v in template["Resources"].items()
+            if v["Metadata"][PATH_METADATA] == f"{STACK}/{changed}/{suffix}"
+        ]
+        return found
+
+    endpoint_id, endpoint_b = by_path(version_b, "Endpoint/Resource")
+    _, endpoint_a = by_path(version_a, "Endpoint/Resource")
+    assert (endpoint_a["Properties"]["EndpointName"], endpoint_b["Properties"]["EndpointName"]) == (
+        blue,
+        green,
+    )
+    assert endpoint_id in result.replaced  # same logical id, new physical endpoint: blue stays
+
+    function_id, function_b = by_path(version_b, "Frontend/Function/Resource/Resource")
+    assert function_id in result.updated  # updated in place, never replaced
+    variables = function_b["Properties"]["Environment"]["Variables"]
+    assert (variables["ENDPOINT_NAME"], variables["MODEL_VERSION"]) == (
+        green,
+        model_b.fingerprint(),
+    )
+
+    suffix = "Frontend/Function/Resource/CurrentVersion/Resource"
+    old_version, _ = by_path(version_a, suffix)
+    new_version, _ = by_path(version_b, suffix)
+    assert new_version != old_version
+    assert result.renamed[new_version] == old_version
+    # A rollback needs the old version only until the update completes; afterwards it names
+    # blue, which the same cleanup deletes, so it goes too.
+    assert version_a["Resources"][old_version].get("DeletionPolicy", "Delete") == "Delete"
+
+    alias_id, alias_a = by_path(version_a, "Frontend/Alias/Resource")
+    _, alias_b = by_path(version_b, "Frontend/Alias/Resource")
+    assert alias_a["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [old_version, "Version"]}
+    assert alias_b["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [new_version, "Version"]}
+    assert alias_id in result.updated
+    assert alias_b["UpdatePolicy"] == alias_a["UpdatePolicy"]  # the shift goes through CodeDeploy
+
+
+def test_rollback_alarms_follow_green_in_place(
+    rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    """Updated, not replaced: the deployment group keeps naming the same alarms."""
+    changed, _, version_b, result = rollout
+    rollback = {
+        k
+        for k in version_b["Resources"]
+        if construct_path(version_b, k).startswith(f"{STACK}/{changed}/RollbackAlarms/")
+    }
+    assert len(rollback) == 5
+    assert rollback <= result.updated
+    group = {
+        k
+        for k in version_b["Resources"]
+        if construct_path(version_b, k) == f"{STACK}/{changed}/Deployment/DeploymentGroup/Resource"
+    }
+    assert group and not group & result.changed
+
+
+def test_no_permission_changes_for_the_shift(
+    rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    """The front end's and the hooks' roles already cover green (a name pattern): nothing of
+    them changes, so no IAM propagation delay can hit the shift."""
+    changed, _, version_b, result = rollout
+    iam = {
+        k
+        for k, v in version_b["Resources"].items()
+        if v["Type"].startswith("AWS::IAM::")
+        and construct_path(version_b, k).startswith(
+            (f"{STACK}/{changed}/Frontend/", f"{STACK}/{changed}/Deployment/")
+        )
+    }
+    assert len(iam) == 8  # front end, both hooks, deployment group: role + policy each
+    assert iam & result.changed == set()
