@@ -305,6 +305,9 @@ class DataQualityMonitor(Construct):
             self.rule.add_target(
                 targets.SnsTopic(
                     alerts_topic,
+                    # A role of the rule's own, so that neither the topic's nor its key's policy
+                    # has to trust events.amazonaws.com (any rule of the account).
+                    authorize_using_role=True,
                     message=events.RuleTargetInput.from_text(
                         f"Model Monitor on endpoint {endpoint_name}: execution "
                         f"{detail('$.detail.ProcessingJobName')} ended "
@@ -313,6 +316,13 @@ class DataQualityMonitor(Construct):
                         f"Reports: {report}"
                     ),
                 )
+            )
+            acknowledge(
+                self.rule,
+                "IAM5",
+                "The rule's role publishes to the KMS-encrypted alerts topic; Topic.grantPublish "
+                "gives it kms:GenerateDataKey* on that topic's key ARN only.",
+                findings=("Action::kms:GenerateDataKey*",),
             )
         self.alarm = cloudwatch.Alarm(
             self,
