@@ -3,8 +3,8 @@
 The client is signed with fake credentials and sends real HTTP to ``FakeSageMakerRuntime`` on
 127.0.0.1, selected with ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` exactly as in production
 configuration (the variable is set only while the client is created, so no other test in the
-session ever sees it). Its read timeout is 1 s instead of 8 s so the timeout cases stay fast;
-connect timeout and retry policy are the production ones.
+session ever sees it). Clients have the production timeouts and retries, except the one for
+the timeout cases, whose read timeout is 1 s instead of 8 s so that they stay fast.
 """
 
 from __future__ import annotations
@@ -62,6 +62,14 @@ def build_runtime_client(
 
 @pytest.fixture(scope="session")
 def runtime_client(build_runtime_client: Callable[..., Any]) -> Any:
+    """The production configuration (2 s connect, 8 s read, 2 attempts): a busy machine that
+    stretches a request past a second must not turn into a spurious timeout."""
+    return build_runtime_client()
+
+
+@pytest.fixture(scope="session")
+def short_timeout_client(build_runtime_client: Callable[..., Any]) -> Any:
+    """The same with a 1 s read timeout, for the timeout cases (no test sleeps 8 s)."""
     return build_runtime_client(read_timeout=E2E_READ_TIMEOUT_S)
 
 
