@@ -7,6 +7,8 @@ environment, the model, the field and the fix, and nothing is synthesized.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import re
@@ -23,6 +25,12 @@ from infra.api_rules import (
     check_media_type,
     web_acl_region,
 )
+from infra.deployment_configs import (
+    NON_PRODUCTION_DEFAULT,
+    PRODUCTION_DEFAULT,
+    check_deployment_config,
+)
+from infra.iam_patterns import fingerprinted_name_pattern
 from infra.instance_types import INSTANCE_TYPE_PATTERN, is_burstable
 from infra.log_retention import ALLOWED_DAYS
 
@@ -43,6 +51,9 @@ _ECR_REGISTRY_PATTERN = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
 )
 _EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_MEDIA_TYPE_PATTERN = re.compile(
+    r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$"
+)
 
 
 class ConfigError(Exception):
@@ -173,10 +184,226 @@ class AlarmThresholds(_AlarmWindow):
     overhead_latency_p99_ms: int = Field(default=200, gt=0)
 
 
+def _check_media_types(values: list[str]) -> list[str]:
+    for value in values:
+        if not _MEDIA_TYPE_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a lowercase media type such as application/json")
+    if len(set(values)) != len(values):
+        raise ValueError("media types must not repeat")
+    return values
+
+
+class DataCaptureConfig(_Strict):
+    """SageMaker data capture of one model's endpoint: requests and responses, to the
+    environment's capture bucket under ``datacapture/<endpoint-name>/``.
+
+    Default by environment (when the block is absent): on at 100% in a production environment,
+    off elsewhere, and off for serverless models, which SageMaker cannot capture. Part of the
+    fingerprint: changing it deploys a new endpoint config, so a new (green) endpoint.
+    """
+
+    enabled: bool = True
+    sampling_percentage: int = Field(default=100, ge=1, le=100)
+    json_content_types: list[str] = Field(
+        default_factory=lambda: ["application/json"], max_length=10
+    )
+    csv_content_types: list[str] = Field(default_factory=lambda: ["text/csv"], max_length=10)
+
+    @field_validator("json_content_types", "csv_content_types")
+    @classmethod
+    def _media_types(cls, value: list[str]) -> list[str]:
+        return _check_media_types(value)
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> DataCaptureConfig:
+        both = sorted(set(self.json_content_types) & set(self.csv_content_types))
+        if both:
+            raise ValueError(f"{both} listed as both JSON and CSV; keep each in one list")
+        if not (self.json_content_types or self.csv_content_types):
+            raise ValueError("list at least one JSON or CSV content type to capture")
+        return self
+
+
+class MonitoringConfig(_Strict):
+    """Hourly SageMaker Model Monitor data-quality checks of the captured traffic against a
+    baseline (``statistics.json`` and ``constraints.json`` of a baselining job; the README says
+    how to produce them). Requires data capture. Not fingerprinted: it never touches the
+    endpoint config.
+    """
+
+    baseline_statistics_uri: str
+    baseline_constraints_uri: str
+    instance_type: str = "ml.m5.xlarge"
+    volume_size_gb: int = Field(default=20, ge=1, le=512)
+    # The schedule is hourly: a run must end before the next one starts.
+    max_runtime_minutes: int = Field(default=30, ge=1, le=59)
+
+    @field_validator("baseline_statistics_uri", "baseline_constraints_uri")
+    @classmethod
+    def _s3_object(cls, value: str) -> str:
+        parse_s3_uri(value)
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not INSTANCE_TYPE_PATTERN.match(value):
+            raise ValueError(
+                f"unknown instance type {value!r}; processing types look like "
+                "ml.<family>.<size>, e.g. ml.m5.xlarge"
+            )
+        return value
+
+
+# The canary passes every request body in Lambda environment variables, 4 KB in all.
+CANARY_BODY_MAX_BYTES = 1024
+CANARY_BODIES_MAX_BYTES = 3072
+
+
+class CanaryRequest(_Strict):
+    """The request the Synthetics canary sends to a model's API route; any 2xx answer passes."""
+
+    content_type: str = "application/json"
+    body: str = Field(min_length=1)
+
+    @field_validator("content_type")
+    @classmethod
+    def _content_type(cls, value: str) -> str:
+        return _check_media_types([value])[0]
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        size = len(value.encode())
+        if size > CANARY_BODY_MAX_BYTES:
+            raise ValueError(
+                f"canary body is {size} bytes; keep it under {CANARY_BODY_MAX_BYTES} (one small "
+                "representative record is enough to prove the route answers)"
+            )
+        return value
+
+
+# The pre-traffic hook reads its samples from one environment variable, and a function's
+# variables share 4 KB; this leaves room for the others.
+SAMPLE_REQUESTS_MAX_BYTES = 3072
+# The hooks run at most 15 minutes (Lambda's limit); the post-traffic hook keeps back a minute
+# to restore capacity and report to CodeDeploy.
+HOOK_TIMEOUT_SECONDS = 900
+METRICS_WAIT_MAX_SECONDS = HOOK_TIMEOUT_SECONDS - 60
+
+
+class SampleRequest(_Strict):
+    """A request the pre-traffic hook sends through the new front-end version before any traffic
+    moves, and the answer it must get. ``body`` is text, or base64 with ``body_base64``."""
+
+    content_type: str = "application/json"
+    body: str
+    body_base64: bool = False
+    accept: str | None = None
+    expect_status: int = Field(default=200, ge=100, le=599)
+    expect_content_type: str | None = None
+    expect_json_keys: list[str] = Field(default_factory=list, max_length=20)
+
+    @field_validator("content_type")
+    @classmethod
+    def _content_type(cls, value: str) -> str:
+        return check_media_type(value)
+
+    @field_validator("expect_json_keys")
+    @classmethod
+    def _keys(cls, value: list[str]) -> list[str]:
+        if not all(value):
+            raise ValueError("expect_json_keys must not hold empty strings")
+        return value
+
+    @model_validator(mode="after")
+    def _base64(self) -> SampleRequest:
+        if self.body_base64:
+            try:
+                base64.b64decode(self.body, validate=True)
+            except binascii.Error:
+                raise ValueError("body_base64 is true but body is not valid base64") from None
+        return self
+
+    def hook_json(self) -> dict[str, Any]:
+        """The form the pre-traffic hook reads from ``SAMPLE_REQUESTS`` (camelCase keys)."""
+        optional = {
+            "bodyBase64": self.body_base64 or None,
+            "accept": self.accept,
+            "expectContentType": self.expect_content_type,
+            "expectJsonKeys": self.expect_json_keys or None,
+        }
+        return {
+            "contentType": self.content_type,
+            "body": self.body,
+            "expectStatus": self.expect_status,
+            **{key: value for key, value in optional.items() if value is not None},
+        }
+
+
+# Used when a model configures neither sample requests nor a canary request: a minimal JSON
+# request that exercises API route, front end, endpoint and container parsing end to end.
+DEFAULT_SAMPLE_REQUEST = SampleRequest(
+    content_type="application/json",
+    body='{"instances": []}',
+    accept="application/json",
+    expect_status=200,
+)
+
+
+class RollbackAlarmThresholds(_AlarmWindow):
+    """Alarms that stop a blue/green shift and roll it back. Each watches only what is new: the
+    green endpoint (by its literal name), the new front-end version (``ExecutedVersion``) and
+    the new model version's front-end metrics (``ModelVersion`` = fingerprint). A value is the
+    count a period above which the alarm fires; 0 means any occurrence.
+
+    The window defaults to one one-minute period, so a bad minute stops even a short canary.
+    """
+
+    evaluation_periods: int = Field(default=1, gt=0)
+    datapoints_to_alarm: int = Field(default=1, gt=0)
+    invocation_5xx_errors: int = Field(default=2, ge=0)
+    # Default: the model's alarms.model_latency_p99_ms, one latency budget per model.
+    model_latency_p99_ms: int | None = Field(default=None, gt=0)
+    # The front end answers every SageMaker failure itself, so any function error is a defect.
+    frontend_errors: int = Field(default=0, ge=0)
+    model_errors: int = Field(default=2, ge=0)
+    model_timeouts: int = Field(default=2, ge=0)
+
+
+class DeploymentSettings(_Strict):
+    """How a new version of the model (a new fingerprint) is shifted in and checked.
+
+    ``config``: a CodeDeploy Lambda deployment configuration such as ``Canary10Percent5Minutes``
+    (see ``infra.deployment_configs``). Default: the environment's ``deployment_config``.
+    ``sample_requests``: what the pre-traffic hook sends through the new version. Default: the
+    model's ``canary_request`` expecting a 200, else a minimal JSON request.
+    ``min_invocations``: invocations green must have served (since the deployment started)
+    when the post-traffic hook runs. The pre-traffic hook's samples count too, so the default
+    is one more than their number: at least one real request must have reached green.
+    ``max_5xx_ratio``: the share of green's invocations that may have failed with a 5xx.
+    ``metrics_wait_seconds``: how long the post-traffic hook waits for CloudWatch to show that.
+
+    None of these settings is fingerprinted: tuning them never creates a new endpoint.
+    """
+
+    config: str | None = None
+    sample_requests: list[SampleRequest] | None = Field(default=None, min_length=1, max_length=10)
+    min_invocations: int | None = Field(default=None, ge=1)
+    max_5xx_ratio: float = Field(default=0.01, ge=0, le=1)
+    metrics_wait_seconds: int = Field(default=300, ge=60, le=METRICS_WAIT_MAX_SECONDS)
+    rollback_alarms: RollbackAlarmThresholds = Field(default_factory=RollbackAlarmThresholds)
+
+    @field_validator("config")
+    @classmethod
+    def _config(cls, value: str | None) -> str | None:
+        return None if value is None else check_deployment_config(value)
+
+
 class ModelConfig(_Strict):
     """One served model: its image and artifact, how it is hosted, scaled and watched."""
 
-    name: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1)
     image_uri: str
     model_data_url: str
     instance_type: str = "ml.c5.xlarge"
@@ -191,13 +418,21 @@ class ModelConfig(_Strict):
     allowed_content_types: list[str] = Field(
         default_factory=lambda: list(DEFAULT_CONTENT_TYPES), min_length=1, max_length=20
     )
+    # Off when the model is built alone; EnvironmentConfig fills in its environment's default.
+    data_capture: DataCaptureConfig = Field(
+        default_factory=lambda: DataCaptureConfig(enabled=False)
+    )
+    monitoring: MonitoringConfig | None = None
+    canary_request: CanaryRequest | None = None
+    deployment: DeploymentSettings = Field(default_factory=DeploymentSettings)
 
     @field_validator("name", "variant_name")
     @classmethod
     def _lowercase_name(cls, value: str) -> str:
         if not _NAME_PATTERN.match(value):
             raise ValueError(
-                f"{value!r} must be lowercase letters, digits and inner hyphens (e.g. fraud-detector)"
+                f"{value!r} must be lowercase letters, digits and inner hyphens "
+                "(e.g. fraud-detector)"
             )
         return value
 
@@ -244,6 +479,33 @@ class ModelConfig(_Strict):
     def model_data_key(self) -> str:
         return parse_s3_uri(self.model_data_url)[1]
 
+    @property
+    def pre_traffic_samples(self) -> list[SampleRequest]:
+        """What the pre-traffic hook sends through a new version (see DeploymentSettings)."""
+        if self.deployment.sample_requests:
+            return self.deployment.sample_requests
+        if self.canary_request is not None:
+            request = self.canary_request
+            return [SampleRequest(content_type=request.content_type, body=request.body)]
+        return [DEFAULT_SAMPLE_REQUEST]
+
+    @property
+    def canary_sample(self) -> CanaryRequest:
+        """What the Synthetics canary sends: ``canary_request``, else the first text (not base64)
+        pre-traffic sample, else the default sample request."""
+        if self.canary_request is not None:
+            return self.canary_request
+        text = [sample for sample in self.pre_traffic_samples if not sample.body_base64]
+        sample = text[0] if text else DEFAULT_SAMPLE_REQUEST
+        # Already validated as a SampleRequest; the environment check bounds the total size.
+        return CanaryRequest.model_construct(content_type=sample.content_type, body=sample.body)
+
+    @property
+    def post_traffic_min_invocations(self) -> int:
+        """Invocations green must have served for the post-traffic hook to pass."""
+        configured = self.deployment.min_invocations
+        return configured if configured is not None else len(self.pre_traffic_samples) + 1
+
     def fingerprint(self) -> str:
         """A short hash of everything that defines the served model and its endpoint config.
 
@@ -258,7 +520,46 @@ class ModelConfig(_Strict):
 
 
 # Fields that never reach the Model or the EndpointConfig.
-_NOT_FINGERPRINTED = {"alarms", "allowed_content_types", "autoscaling"}
+_NOT_FINGERPRINTED = {
+    "alarms",
+    "deployment",
+    "allowed_content_types",
+    "autoscaling",
+    "monitoring",
+    "canary_request",
+}
+
+
+class CanaryConfig(_Strict):
+    """A CloudWatch Synthetics canary that calls every model's API route on a schedule.
+
+    Default by environment (when ``enabled`` is absent): on in a production environment, off
+    elsewhere. It alarms when SuccessPercent averages under ``success_threshold_percent`` over
+    ``alarm_window_minutes``.
+    """
+
+    enabled: bool = False
+    schedule_minutes: int = Field(default=10, ge=1, le=60)
+    alarm_window_minutes: int = Field(default=30, ge=1, le=1440)
+    success_threshold_percent: float = Field(default=90, gt=0, le=100)
+    # Synthetics keeps run results for at most 455 days.
+    artifact_retention_days: int = Field(default=30, ge=1, le=455)
+
+    @model_validator(mode="after")
+    def _window(self) -> CanaryConfig:
+        if self.alarm_window_minutes < self.schedule_minutes:
+            raise ValueError(
+                f"alarm_window_minutes ({self.alarm_window_minutes}) is shorter than "
+                f"schedule_minutes ({self.schedule_minutes}): some windows would hold no run; "
+                "make the window at least one schedule interval"
+            )
+        return self
+
+
+class DashboardConfig(_Strict):
+    """One CloudWatch dashboard for the environment. On by default everywhere."""
+
+    enabled: bool = True
 
 
 class ApiAlarmThresholds(_AlarmWindow):
@@ -328,6 +629,43 @@ class EnvironmentConfig(_Strict):
     tags: dict[str, str] = Field(default_factory=dict)
     models: list[ModelConfig] = Field(min_length=1)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    # Captured requests and responses are deleted after this many days.
+    capture_retention_days: int = Field(default=90, ge=1, le=3650)
+    canary: CanaryConfig = Field(default_factory=CanaryConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    # How new model versions shift traffic, unless a model says otherwise (deployment.config).
+    # Default: Canary10Percent5Minutes in a production environment, AllAtOnce elsewhere.
+    deployment_config: str | None = None
+
+    @field_validator("deployment_config")
+    @classmethod
+    def _deployment_config(cls, value: str | None) -> str | None:
+        return None if value is None else check_deployment_config(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _environment_defaults(cls, data: Any) -> Any:
+        """Fill in the defaults that depend on the environment, before validation, so that they
+        are part of the validated (and fingerprinted) config: a production environment captures
+        every request and runs the canary; others do neither unless asked."""
+        if not isinstance(data, dict):
+            return data
+        production = data.get("production") is True
+        models = data.get("models")
+        if isinstance(models, list):
+            data = {
+                **data,
+                "models": [
+                    {**m, "data_capture": {"enabled": production and m.get("serverless") is None}}
+                    if isinstance(m, dict) and "data_capture" not in m
+                    else m
+                    for m in models
+                ],
+            }
+        canary = data.get("canary", {})
+        if isinstance(canary, dict) and "enabled" not in canary:
+            data = {**data, "canary": {**canary, "enabled": production}}
+        return data
 
     @field_validator("name")
     @classmethod
@@ -384,6 +722,17 @@ class EnvironmentConfig(_Strict):
     def endpoint_name(self, model: ModelConfig) -> str:
         return self.endpoint_name_prefix(model) + model.fingerprint()
 
+    def endpoint_name_pattern(self, model: ModelConfig) -> str:
+        """IAM pattern matching every endpoint name of ``model`` (blue and green) and no other:
+        ``?`` matches exactly one character, so another model whose name merely starts the same
+        (``fraud-detector-v2``) is not covered."""
+        return fingerprinted_name_pattern(self.endpoint_name_prefix(model), FINGERPRINT_LENGTH)
+
+    def deployment_config_for(self, model: ModelConfig) -> str:
+        """The CodeDeploy deployment configuration that shifts ``model``'s new versions."""
+        default = PRODUCTION_DEFAULT if self.production else NON_PRODUCTION_DEFAULT
+        return model.deployment.config or self.deployment_config or default
+
 
 def _check_environment(env: EnvironmentConfig) -> None:
     """Rules that need the whole environment: name lengths, uniqueness, production pinning."""
@@ -403,12 +752,69 @@ def _check_environment(env: EnvironmentConfig) -> None:
                 f"{length - ENDPOINT_NAME_MAX_LENGTH} or more",
             )
         _check_model_hosting(model, where)
+        _check_model_observability(env, model, where)
+        _check_model_deployment(model, where)
         if env.production and not model.image.is_pinned:
             raise _FieldError(
                 where + ".image_uri",
                 f"image {model.image_uri!r} is not pinned; a production environment needs a "
                 "version tag or digest other than 'latest' (e.g. :v2.1.0 or @sha256:...)",
             )
+    bodies = sum(len(m.canary_sample.body.encode()) for m in env.models)
+    if env.canary.enabled and bodies > CANARY_BODIES_MAX_BYTES:
+        raise _FieldError(
+            "canary",
+            f"the models' canary request bodies add up to {bodies} bytes, over the "
+            f"{CANARY_BODIES_MAX_BYTES} the canary's environment can carry; give the models "
+            "shorter canary_request bodies",
+        )
+
+
+def _check_model_observability(env: EnvironmentConfig, model: ModelConfig, where: str) -> None:
+    if model.data_capture.enabled and model.serverless is not None:
+        raise _FieldError(
+            where + ".data_capture.enabled",
+            "SageMaker cannot capture data from a serverless endpoint; set enabled to false or "
+            "host the model on instances",
+        )
+    if model.monitoring is not None and not model.data_capture.enabled:
+        raise _FieldError(
+            where + ".monitoring",
+            "Model Monitor analyses the endpoint's captured traffic; enable data_capture or "
+            "remove monitoring",
+        )
+    request = model.canary_request
+    if request is not None and request.content_type not in model.allowed_content_types:
+        raise _FieldError(
+            where + ".canary_request.content_type",
+            f"{request.content_type!r} is not in the model's allowed_content_types "
+            f"{model.allowed_content_types}, so the front end would answer 415; add it there or "
+            "send another content type",
+        )
+
+
+def _check_model_deployment(model: ModelConfig, where: str) -> None:
+    for number, sample in enumerate(model.pre_traffic_samples):
+        if sample.content_type not in model.allowed_content_types:
+            location = (
+                f"{where}.deployment.sample_requests[{number}].content_type"
+                if model.deployment.sample_requests
+                else f"{where}.canary_request.content_type"
+            )
+            raise _FieldError(
+                location,
+                f"the front end answers {sample.content_type} with 415: it is not among "
+                f"allowed_content_types {model.allowed_content_types}; add it there or send "
+                "another content type",
+            )
+    size = len(json.dumps([s.hook_json() for s in model.pre_traffic_samples]).encode())
+    if size > SAMPLE_REQUESTS_MAX_BYTES:
+        raise _FieldError(
+            where + ".deployment.sample_requests",
+            f"the sample requests take {size} bytes as JSON, over the "
+            f"{SAMPLE_REQUESTS_MAX_BYTES} the pre-traffic hook's environment can carry; send "
+            "fewer or smaller samples",
+        )
 
 
 def _check_api(env: EnvironmentConfig) -> None:

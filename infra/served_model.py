@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import EnvironmentConfig, ModelConfig
 from infra.constructs.alerts_topic import AlertsTopic
+from infra.constructs.blue_green_deployment import BlueGreenDeployment, lambda_deployment_config
+from infra.constructs.capture_bucket import DataCaptureBucket
 from infra.constructs.endpoint_alarms import EndpointAlarms
 from infra.constructs.endpoint_autoscaling import EndpointAutoscaling
 from infra.constructs.model_endpoint import ModelEndpoint
+from infra.constructs.model_frontend import ModelFrontend
+from infra.constructs.model_monitor import DataQualityMonitor
+from infra.constructs.rollback_alarms import GreenRollbackAlarms
 from infra.log_retention import retention_days
 
 
 class ServedModel(Construct):
-    """Endpoint, autoscaling and alarms of one configured model."""
+    """Endpoint, autoscaling and alarms of one configured model, and its blue/green front end:
+    ``frontend`` (function, version, alias ``live``) and ``deployment`` (CodeDeploy group,
+    hooks, rollback alarms)."""
 
     def __init__(
         self,
@@ -26,12 +38,20 @@ class ServedModel(Construct):
         model: ModelConfig,
         alerts: AlertsTopic,
         data_key: kms.IKey,
+        frontend_layers: Sequence[lambda_.ILayerVersion] = (),
+        hook_layers: Sequence[lambda_.ILayerVersion] = (),
+        deployment_application: codedeploy.ILambdaApplication | None = None,
+        capture_bucket: DataCaptureBucket | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = model
         self.fingerprint = model.fingerprint()
         self.endpoint_name_prefix = environment.endpoint_name_prefix(model)
         removal = RemovalPolicy.RETAIN if environment.production else RemovalPolicy.DESTROY
+        endpoint_name = environment.endpoint_name(model)
+        capture = model.data_capture
+        if capture.enabled and capture_bucket is None:
+            raise ValueError(f"model {model.name!r} captures data but no capture_bucket was given")
         self.endpoint = ModelEndpoint(
             self,
             "Endpoint",
@@ -48,7 +68,22 @@ class ServedModel(Construct):
             log_encryption_key=data_key,
             log_retention=retention_days(environment.log_retention_days),
             log_removal_policy=removal,
+            data_capture_config=capture_bucket.capture_config(
+                endpoint_name,
+                sampling_percentage=capture.sampling_percentage,
+                json_content_types=capture.json_content_types,
+                csv_content_types=capture.csv_content_types,
+            )
+            if capture_bucket is not None and capture.enabled
+            else None,
         )
+        self.monitor: DataQualityMonitor | None = None
+        if capture_bucket is not None and capture.enabled:
+            capture_bucket.grant_capture(self.endpoint.role, endpoint_name)
+            if model.monitoring is not None:
+                self.monitor = self._add_monitor(
+                    model, endpoint_name, capture_bucket, alerts, data_key
+                )
         self.autoscaling: EndpointAutoscaling | None = None
         if model.autoscaling is not None:
             scaling = model.autoscaling
@@ -76,4 +111,101 @@ class ServedModel(Construct):
             evaluation_periods=thresholds.evaluation_periods,
             datapoints_to_alarm=thresholds.datapoints_to_alarm,
         )
+        self._add_blue_green(
+            environment=environment,
+            model=model,
+            alerts=alerts,
+            data_key=data_key,
+            removal=removal,
+            frontend_layers=frontend_layers,
+            hook_layers=hook_layers,
+            application=deployment_application,
+        )
 
+    def _add_monitor(
+        self,
+        model: ModelConfig,
+        endpoint_name: str,
+        capture_bucket: DataCaptureBucket,
+        alerts: AlertsTopic,
+        data_key: kms.IKey,
+    ) -> DataQualityMonitor:
+        assert model.monitoring is not None
+        settings = model.monitoring
+        return DataQualityMonitor(
+            self,
+            "Monitor",
+            endpoint_name=endpoint_name,
+            capture_bucket=capture_bucket,
+            baseline_statistics_uri=settings.baseline_statistics_uri,
+            baseline_constraints_uri=settings.baseline_constraints_uri,
+            volume_encryption_key=data_key,
+            alerts_topic=alerts.topic,
+            alarm_action=alerts.alarm_action,
+            instance_type=settings.instance_type,
+            volume_size_gb=settings.volume_size_gb,
+            max_runtime=Duration.minutes(settings.max_runtime_minutes),
+            endpoint=self.endpoint.endpoint,
+        )
+
+    def _add_blue_green(
+        self,
+        *,
+        environment: EnvironmentConfig,
+        model: ModelConfig,
+        alerts: AlertsTopic,
+        data_key: kms.IKey,
+        removal: RemovalPolicy,
+        frontend_layers: Sequence[lambda_.ILayerVersion],
+        hook_layers: Sequence[lambda_.ILayerVersion],
+        application: codedeploy.ILambdaApplication | None,
+    ) -> None:
+        log_settings: dict[str, Any] = {
+            "log_retention": retention_days(environment.log_retention_days),
+            "log_encryption_key": data_key,
+            "log_removal_policy": removal,
+        }
+        self.frontend = ModelFrontend(
+            self,
+            "Frontend",
+            endpoint=self.endpoint,
+            model_name=model.name,
+            model_version=self.fingerprint,
+            endpoint_name_pattern=environment.endpoint_name_pattern(model),
+            allowed_content_types=model.allowed_content_types,
+            layers=frontend_layers,
+            **log_settings,
+        )
+        settings = model.deployment
+        rollback = settings.rollback_alarms
+        self.rollback_alarms = GreenRollbackAlarms(
+            self,
+            "RollbackAlarms",
+            endpoint=self.endpoint,
+            frontend=self.frontend,
+            invocation_5xx_errors=rollback.invocation_5xx_errors,
+            model_latency_p99_ms=rollback.model_latency_p99_ms or model.alarms.model_latency_p99_ms,
+            frontend_errors=rollback.frontend_errors,
+            model_errors=rollback.model_errors,
+            model_timeouts=rollback.model_timeouts,
+            period=Duration.seconds(rollback.period_seconds),
+            evaluation_periods=rollback.evaluation_periods,
+            datapoints_to_alarm=rollback.datapoints_to_alarm,
+            alarm_action=alerts.alarm_action,
+        )
+        self.deployment = BlueGreenDeployment(
+            self,
+            "Deployment",
+            frontend=self.frontend,
+            endpoint=self.endpoint,
+            layers=hook_layers,
+            autoscaling=self.autoscaling,
+            application=application,
+            deployment_config=lambda_deployment_config(environment.deployment_config_for(model)),
+            rollback_alarms=self.rollback_alarms.alarms,
+            sample_requests=[sample.hook_json() for sample in model.pre_traffic_samples],
+            min_invocations=model.post_traffic_min_invocations,
+            max_5xx_ratio=settings.max_5xx_ratio,
+            metrics_wait=Duration.seconds(settings.metrics_wait_seconds),
+            **log_settings,
+        )

@@ -152,7 +152,9 @@ class ModelEndpoint(Construct):
                 initial_variant_weight=1.0,
             )
         use_volume_key = (
-            volume_encryption_key is not None and not serverless and not has_local_nvme(instance_type)
+            volume_encryption_key is not None
+            and not serverless
+            and not has_local_nvme(instance_type)
         )
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,

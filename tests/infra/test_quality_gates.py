@@ -11,6 +11,7 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
 
 from app import build_app
+from infra.constructs.model_monitor import ANALYZER_ACCOUNTS
 from infra.nag import add_nag_checks
 from tests.conftest import REPO_ROOT, Synthesized
 
@@ -75,6 +76,8 @@ def test_templates_hold_no_timestamps_or_account_ids(synthesized: Synthesized) -
     for name, template in synthesized.templates.items():
         text = str(template)
         assert not re.search(r"20\d\d-\d\d-\d\dT\d\d:\d\d", text), name
-        # The only 12-digit numbers are the example ECR registries of the config.
+        # The only 12-digit numbers are the example ECR registries of the config and AWS's
+        # Model Monitor image registries (a region mapping).
         accounts = set(re.findall(r"(?<![0-9])[0-9]{12}(?![0-9])", text))
-        assert accounts <= {"123456789012", "683313688378"}, (name, accounts)
+        allowed = {"123456789012", "683313688378", *ANALYZER_ACCOUNTS.values()}
+        assert accounts <= allowed, (name, accounts - allowed)
