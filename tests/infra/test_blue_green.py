@@ -448,8 +448,9 @@ def test_hook_environment_contract(
 ) -> None:
     _, pre = hook(synthesized, env, model, "BeforeAllowTraffic")
     _, post = hook(synthesized, env, model, "AfterAllowTraffic")
-    pre_env = pre["Properties"]["Environment"]["Variables"]
-    post_env = post["Properties"]["Environment"]["Variables"]
+    # Copies: the templates are shared by the whole session (the snapshot test reads them too).
+    pre_env = dict(pre["Properties"]["Environment"]["Variables"])
+    post_env = dict(post["Properties"]["Environment"]["Variables"])
     capacity: dict[str, str] = {}
     if model.autoscaling is not None:
         capacity = {
