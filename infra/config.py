@@ -26,6 +26,7 @@ from infra.api_rules import (
     web_acl_region,
 )
 from infra.deployment_configs import (
+    HOOK_TIMEOUT_SECONDS,
     NON_PRODUCTION_DEFAULT,
     PRODUCTION_DEFAULT,
     check_deployment_config,
@@ -286,9 +287,7 @@ class CanaryRequest(_Strict):
 # The pre-traffic hook reads its samples from one environment variable, and a function's
 # variables share 4 KB; this leaves room for the others.
 SAMPLE_REQUESTS_MAX_BYTES = 3072
-# The hooks run at most 15 minutes (Lambda's limit); the post-traffic hook keeps back a minute
-# to restore capacity and report to CodeDeploy.
-HOOK_TIMEOUT_SECONDS = 900
+# The post-traffic hook keeps back a minute of its time to restore capacity and report.
 METRICS_WAIT_MAX_SECONDS = HOOK_TIMEOUT_SECONDS - 60
 
 

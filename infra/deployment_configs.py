@@ -1,4 +1,4 @@
-"""CodeDeploy's predefined Lambda deployment configurations, by the names the config files use.
+"""Facts about CodeDeploy Lambda deployments that config validation and the constructs share.
 
 Config files name a configuration as CodeDeploy does, without the ``CodeDeployDefault.Lambda``
 prefix: ``Canary10Percent5Minutes`` is ``CodeDeployDefault.LambdaCanary10Percent5Minutes``.
@@ -23,7 +23,8 @@ _CDK_ATTRIBUTES = {
 DEPLOYMENT_CONFIG_NAMES = tuple(_CDK_ATTRIBUTES)
 PRODUCTION_DEFAULT = "Canary10Percent5Minutes"
 NON_PRODUCTION_DEFAULT = "AllAtOnce"
-CODEDEPLOY_PREFIX = "CodeDeployDefault.Lambda"
+# The lifecycle hooks are Lambda functions: they run at most 15 minutes.
+HOOK_TIMEOUT_SECONDS = 900
 
 
 def check_deployment_config(name: str) -> str:

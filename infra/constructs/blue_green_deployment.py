@@ -21,17 +21,17 @@ from infra.constructs.endpoint_autoscaling import SERVICE_LINKED_ROLE, EndpointA
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import ModelFrontend
 from infra.constructs.python_function import PythonFunction, code_from_folder
-from infra.deployment_configs import cdk_attribute
+from infra.deployment_configs import HOOK_TIMEOUT_SECONDS, cdk_attribute
 from infra.nag import acknowledge, wildcard_resource
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 PRE_TRAFFIC_CODE = LAMBDAS / "pre_traffic_hook"
+POST_TRAFFIC_CODE = LAMBDAS / "post_traffic_hook"
 # Layer content root (code under python/deployment_hooks_common/) both hooks import.
 HOOKS_COMMON_CODE = LAMBDAS / "deployment_hooks_common"
-POST_TRAFFIC_CODE = LAMBDAS / "post_traffic_hook"
 # Lambda's maximum. The pre-traffic hook may wait for green to scale out to blue's size, the
 # post-traffic hook for CloudWatch to show green's traffic.
-HOOK_TIMEOUT = Duration.minutes(15)
+HOOK_TIMEOUT = Duration.seconds(HOOK_TIMEOUT_SECONDS)
 _AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
