@@ -95,8 +95,11 @@ def _endpoint(stack: Stack, construct_id: str, instance_type: str, **kwargs: Any
     [
         ("ml.t2.medium", {"max_capacity": 2, "target_invocations_per_instance": 10}, "burstable"),
         ("ml.t3.large", {"max_capacity": 2, "target_invocations_per_instance": 10}, "burstable"),
-        ("ml.m5.large", {"min_capacity": 3, "max_capacity": 2,
-                         "target_invocations_per_instance": 10}, "max_capacity"),
+        (
+            "ml.m5.large",
+            {"min_capacity": 3, "max_capacity": 2, "target_invocations_per_instance": 10},
+            "max_capacity",
+        ),
         ("ml.m5.large", {"max_capacity": 2}, "exactly one"),
     ],
 )
@@ -112,7 +115,10 @@ def test_autoscaling_rejects_serverless(scratch_stack: Stack) -> None:
     endpoint = _endpoint(scratch_stack, "Serverless", "ml.m5.large", serverless_memory_size_mb=2048)
     with pytest.raises(ValueError, match="serverless"):
         EndpointAutoscaling(
-            scratch_stack, "ServerlessScaling", endpoint=endpoint, max_capacity=2,
+            scratch_stack,
+            "ServerlessScaling",
+            endpoint=endpoint,
+            max_capacity=2,
             target_invocations_per_instance=10,
         )
 
