@@ -17,16 +17,28 @@ os.environ.setdefault("JSII_DEPRECATED", "quiet")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def cli_context(**extra: Any) -> dict[str, Any]:
+    """The context ``cdk synth`` gives the app: cdk.json's feature flags (and path metadata, as
+    the CLI enables it), so the tests see the templates users deploy."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return {**context, "aws:cdk:enable-path-metadata": True, **extra}
+
+
+def cli_app(outdir: Path, **extra_context: Any) -> Any:
+    from aws_cdk import App
+
+    return App(outdir=str(outdir), context=cli_context(**extra_context))
+
+
 class Synthesized:
     """The synthesized app: stacks by id, templates as dicts and as assertion Templates."""
 
     def __init__(self, outdir: Path) -> None:
-        from aws_cdk import App
         from aws_cdk.assertions import Template
 
         from app import build_app
 
-        self.app = build_app(App(outdir=str(outdir)))
+        self.app = build_app(cli_app(outdir))
         self.assembly = self.app.synth()
         self.outdir = outdir
         self.templates: dict[str, dict[str, Any]] = {}

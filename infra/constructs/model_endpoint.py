@@ -111,9 +111,14 @@ class ModelEndpoint(Construct):
             removal_policy=log_removal_policy,
         )
 
+        # One role per endpoint: its construct id carries the endpoint name, like a Lambda
+        # ``current_version``, so a new (green) endpoint gets a new role and policy while blue
+        # keeps its own until CloudFormation's cleanup. A role updated in place would take
+        # blue's artifact and capture permissions away in mid-shift (blue could then neither
+        # scale out nor capture).
         self.role: iam.IRole = role or iam.Role(
             self,
-            "ExecutionRole",
+            f"ExecutionRole-{endpoint_name}",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Runs the model container of SageMaker endpoint {endpoint_name}",
         )

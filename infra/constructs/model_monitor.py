@@ -153,9 +153,11 @@ class DataQualityMonitor(Construct):
         self.endpoint_name = endpoint_name
         self.schedule_name = endpoint_name
 
+        # One role per endpoint (its id carries the endpoint name), as ModelEndpoint does: blue's
+        # schedule keeps its own prefixes and role until cleanup instead of losing them mid-shift.
         self.role = iam.Role(
             self,
-            "Role",
+            f"Role-{endpoint_name}",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Runs Model Monitor data-quality jobs on endpoint {endpoint_name}",
         )

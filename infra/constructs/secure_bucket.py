@@ -3,6 +3,8 @@ logs go to. Every data bucket gets the same hardening, in one place."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -65,8 +67,9 @@ class SecureBucket(Construct):
     public access blocked, SSL only, versioned, server access logs, and a lifecycle rule that
     expires objects (and their old versions).
 
-    Grants are prefix-scoped in S3 and bucket-scoped in KMS: the key policy lets a grantee use
-    the key only through S3 and only for objects of this bucket. The key policy names the bucket
+    Grants are prefix-scoped in S3 and bucket-scoped in KMS: the key policy denies every data
+    use of the key that is not S3 working on this bucket, and grantees get the key through
+    their own policies. The key policy names the bucket
     while the bucket names the key; a CloudFormation-generated bucket name would make that a
     dependency cycle, so the bucket gets a physical name.
 
@@ -129,6 +132,7 @@ class SecureBucket(Construct):
             removal_policy=removal_policy,
         )
         self._log_to(access_logs_bucket, access_logs_prefix)
+        self._confine_key()
 
     def _log_to(self, target: s3.IBucket, prefix: str) -> None:
         # Set here rather than through ``server_access_logs_bucket``, which grants S3 log
@@ -183,23 +187,60 @@ class SecureBucket(Construct):
         return grant
 
     def _allow_key_use(self, grantee: iam.IGrantable, actions: list[str]) -> None:
-        # In the key policy rather than the grantee's policy, so that the key itself says who
-        # may use it and for what: through S3, for this bucket's objects, nothing else.
-        bucket_arn = self._bucket_arn
-        self.key.add_to_resource_policy(
+        # On the grantee, not in the key policy: a key policy naming roles is updated in place
+        # when a green endpoint's role replaces blue's, and blue would lose the key mid-shift.
+        # The key policy still confines every use to S3 and this bucket (see _confine_key).
+        grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                principals=[grantee.grant_principal],
                 actions=actions,
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={
-                    "StringEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"},
-                    # With S3 Bucket Keys the context is the bucket's ARN, else the object's.
-                    "StringLike": {
-                        "kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/*"]
-                    },
-                },
+                resources=[self.key.key_arn],
+                conditions=self._key_use_conditions(),
             )
         )
+
+    def _key_use_conditions(self) -> dict[str, Any]:
+        bucket_arn = self._bucket_arn
+        return {
+            "StringEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"},
+            # With S3 Bucket Keys the context is the bucket's ARN, else the object's.
+            "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/*"]},
+        }
+
+    def _confine_key(self) -> None:
+        """Deny the key's data operations to everyone unless S3 asks for this bucket, so no IAM
+        policy, however broad, can use the key for anything else."""
+        bucket_arn = self._bucket_arn
+        outside = {
+            "not through S3": {
+                "StringNotEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"}
+            },
+            "not for this bucket": {
+                "StringNotLike": {
+                    "kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/*"]
+                }
+            },
+        }
+        for sid, condition in outside.items():
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="DenyDataUse" + sid.title().replace(" ", ""),
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=_KEY_DATA_ACTIONS,
+                    resources=["*"],  # in a key policy "*" means this key
+                    conditions=condition,
+                )
+            )
+
+
+_KEY_DATA_ACTIONS = [
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+]
 
 
 def _as_prefix(prefix: str) -> str:

@@ -153,31 +153,52 @@ def test_access_logs_go_to_a_log_bucket_by_bucket_policy(prod: dict[str, Any]) -
     assert CAPTURE_BUCKET in sources
 
 
-def test_key_policy_lets_only_the_capturing_and_monitoring_roles_use_it_via_s3_for_the_bucket(
+def test_key_policy_confines_every_data_use_to_s3_for_the_bucket(prod: dict[str, Any]) -> None:
+    (key,) = capture_key(prod).values()
+    root, *denials = statements(key["Properties"]["KeyPolicy"])
+    assert root["Action"] == "kms:*" and render(root["Principal"]["AWS"]).endswith(":root")
+    assert len(denials) == 2
+    for statement in denials:
+        assert statement["Effect"] == "Deny"
+        assert statement["Principal"] == {"AWS": "*"}
+        assert "kms:Decrypt" in statement["Action"] and "kms:GenerateDataKey" in statement["Action"]
+        assert not any(
+            action.startswith(("kms:Create", "kms:Put")) for action in statement["Action"]
+        )
+    via, context = (statement["Condition"] for statement in denials)
+    assert render(via["StringNotEquals"]["kms:ViaService"]) == "s3.<AWS::Region>.amazonaws.com"
+    assert [render(v) for v in context["StringNotLike"]["kms:EncryptionContext:aws:s3:arn"]] == [
+        CAPTURE_BUCKET,
+        CAPTURE_BUCKET + "/*",
+    ]
+
+
+def test_only_the_capturing_and_monitoring_roles_get_the_key_via_s3_for_the_bucket(
     prod: dict[str, Any],
 ) -> None:
-    (key,) = capture_key(prod).values()
-    root, *grants = statements(key["Properties"]["KeyPolicy"])
-    assert root["Action"] == "kms:*" and render(root["Principal"]["AWS"]).endswith(":root")
-    principals = {s["Principal"]["AWS"]["Fn::GetAtt"][0] for s in grants}
+    (key_id,) = capture_key(prod)
+    users: set[str] = set()
+    for policy in resources(prod, "AWS::IAM::Policy").values():
+        for statement in statements(policy["Properties"]["PolicyDocument"]):
+            if statement["Resource"] != {"Fn::GetAtt": [key_id, "Arn"]}:
+                continue
+            users.update(role["Ref"] for role in policy["Properties"]["Roles"])
+            assert not any(action.endswith("*") for action in as_list(statement["Action"]))
+            condition = statement["Condition"]
+            assert (
+                render(condition["StringEquals"]["kms:ViaService"])
+                == "s3.<AWS::Region>.amazonaws.com"
+            )
+            assert [
+                render(v) for v in condition["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
+            ] == [CAPTURE_BUCKET, CAPTURE_BUCKET + "/*"]
     execution_roles = role_ids_by_description(
         prod, "Runs the model container of SageMaker endpoint"
     )
     monitor_roles = role_ids_by_description(prod, "Runs Model Monitor data-quality jobs")
     assert len(execution_roles) == len(PROD.models)
     assert len(monitor_roles) == 1
-    assert principals == execution_roles | monitor_roles
-    for statement in grants:
-        assert statement["Resource"] == "*"
-        assert not any(action.endswith("*") for action in as_list(statement["Action"]))
-        condition = statement["Condition"]
-        assert (
-            render(condition["StringEquals"]["kms:ViaService"]) == "s3.<AWS::Region>.amazonaws.com"
-        )
-        assert [render(v) for v in condition["StringLike"]["kms:EncryptionContext:aws:s3:arn"]] == [
-            CAPTURE_BUCKET,
-            CAPTURE_BUCKET + "/*",
-        ]
+    assert users == execution_roles | monitor_roles
 
 
 @pytest.mark.parametrize("model", PROD.models, ids=lambda m: m.name)

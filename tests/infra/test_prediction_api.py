@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import load_environments
+from tests.infra.cfn_replacements import references
 
 ENVIRONMENTS = {env.stack_name: env for env in load_environments()}
 STACKS = sorted(ENVIRONMENTS)
@@ -172,8 +173,11 @@ def test_access_logs_are_json_to_an_encrypted_group_with_the_environments_retent
     log_format = json.loads(stage["AccessLogSetting"]["Format"])
     assert {"requestId", "status", "caller", "userArn", "integrationLatency"} <= set(log_format)
     assert not any("body" in key.lower() for key in log_format)
-    group_id = stage["AccessLogSetting"]["DestinationArn"]["Fn::GetAtt"][0]
+    (group_id,) = {
+        ref for ref in references(stage["AccessLogSetting"]["DestinationArn"]) if "::" not in ref
+    }
     group = synthesized.templates[stack]["Resources"][group_id]
+    assert group["Type"] == "AWS::Logs::LogGroup"
     assert group["Properties"]["RetentionInDays"] == ENVIRONMENTS[stack].log_retention_days
     key_id, attribute = group["Properties"]["KmsKeyId"]["Fn::GetAtt"]
     assert key_id.startswith("DataKey") and attribute == "Arn"

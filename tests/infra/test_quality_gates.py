@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from app import build_app
 from infra.constructs.model_monitor import ANALYZER_ACCOUNTS
 from infra.nag import add_nag_checks
-from tests.conftest import REPO_ROOT, Synthesized
+from tests.conftest import REPO_ROOT, Synthesized, cli_app
 
 STACKS = ("DevStack", "ProdStack")
 
@@ -63,7 +63,7 @@ def test_synth_is_deterministic(
     synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     outdir = tmp_path_factory.mktemp("second-synth")
-    build_app(App(outdir=str(outdir))).synth()
+    build_app(cli_app(outdir)).synth()
     for name in synthesized.templates:
         first = synthesized.template_path(name).read_bytes()
         second = (outdir / f"{name}.template.json").read_bytes()

@@ -4,7 +4,8 @@ ProdStack is synthesized with the repository's prod config (version A), then wit
 model's ``model_data_url`` changed (version B). AWS's resource schemas (as cfn-lint ships them)
 decide what B replaces: exactly that model's Model, EndpointConfig and Endpoint (green beside
 blue), the endpoint's log group (named after the endpoint), its autoscaling target and policy,
-and a new front-end Lambda Version, to which the alias then points. The other model, the shared
+a new front-end Lambda Version, to which the alias then points, and a new execution role (blue
+keeps its own until cleanup). The other model, the shared
 resources (API, alerts topic, keys, layers) and everything else stay byte-for-byte the same.
 
 Both synths run in this process (no ``cdk`` subprocess) with the CLI's context from cdk.json,
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from infra.config import EnvironmentConfig, load_environments
-from tests.conftest import REPO_ROOT
+from tests.conftest import cli_app
 from tests.infra.cfn_replacements import PATH_METADATA, Plan, plan
 
 PROD = next(env for env in load_environments() if env.name == "prod")
@@ -50,12 +51,9 @@ MONITOR_REPLACEMENTS = {
 
 
 def synth_prod(config: EnvironmentConfig, outdir: Path) -> dict[str, Any]:
-    from aws_cdk import App
-
     from infra.serving_stack import ModelServingStack
 
-    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    app = App(outdir=str(outdir), context={**context, "aws:cdk:enable-path-metadata": True})
+    app = cli_app(outdir)
     ModelServingStack(app, STACK, config=config)
     template: dict[str, Any] = app.synth().get_stack_by_name(STACK).template
     return template
@@ -105,6 +103,7 @@ def test_only_the_changed_models_fingerprint_moves() -> None:
 
 
 def test_new_version_replaces_exactly_the_served_model(
+    version_a: dict[str, Any],
     rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
 ) -> None:
     changed, config_b, version_b, result = rollout
@@ -116,8 +115,23 @@ def test_new_version_replaces_exactly_the_served_model(
         replaced.add((version_b["Resources"][logical_id]["Type"], path.removeprefix(prefix)))
     monitored = next(m for m in config_b.models if m.name == changed).monitoring is not None
     assert replaced == EXPECTED_REPLACEMENTS | (MONITOR_REPLACEMENTS if monitored else set())
-    assert result.added == set()
-    assert result.removed == set()
+    # The execution role (and a monitor's role) belongs to one endpoint: green gets new ones,
+    # blue keeps its own (and their artifact and capture permissions) until cleanup.
+    model_a = next(m for m in PROD.models if m.name == changed)
+    model_b = next(m for m in config_b.models if m.name == changed)
+    assert {construct_path(version_b, i).removeprefix(prefix) for i in result.added} == (
+        per_endpoint_role_paths(config_b.endpoint_name(model_b), monitored)
+    )
+    assert {construct_path(version_a, i).removeprefix(prefix) for i in result.removed} == (
+        per_endpoint_role_paths(PROD.endpoint_name(model_a), monitored)
+    )
+
+
+def per_endpoint_role_paths(endpoint_name: str, monitored: bool) -> set[str]:
+    roles = [f"Endpoint/ExecutionRole-{endpoint_name}"]
+    if monitored:
+        roles.append(f"Monitor/Role-{endpoint_name}")
+    return {f"{role}/{part}" for role in roles for part in ("Resource", "DefaultPolicy/Resource")}
 
 
 def test_nothing_outside_the_changed_model_changes_at_all(
