@@ -210,7 +210,7 @@ class SecureBucket(Construct):
         """Deny the key's data operations to everyone unless S3 asks for this bucket, so no IAM
         policy, however broad, can use the key for anything else."""
         bucket_arn = self._bucket_arn
-        outside = {
+        outside: dict[str, dict[str, Any]] = {
             "not through S3": {
                 "StringNotEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"}
             },
