@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.prediction_api import PredictionApi
 
 
@@ -66,35 +68,20 @@ class ApiAlarms(Construct):
         if unknown:
             raise ValueError(f"frontends {unknown} have no route in the API")
 
-        def alarm(
-            scope: Construct,
-            construct_id: str,
-            metric: cloudwatch.IMetric,
-            threshold: int,
-            what: str,
-        ) -> cloudwatch.Alarm:
-            created = cloudwatch.Alarm(
-                scope,
-                construct_id,
-                metric=metric,
-                threshold=threshold,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=evaluation_periods,
-                datapoints_to_alarm=datapoints_to_alarm,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=what,
-            )
-            created.add_alarm_action(alarm_action)
-            created.add_ok_action(alarm_action)
-            return created
-
+        alarm = partial(
+            threshold_alarm,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            alarm_action=alarm_action,
+            notify_ok=True,
+        )
         self.api_5xx_alarm = alarm(
             self,
             "Api5XXErrors",
-            api.metric_server_error(period=period),
-            api_5xx_errors,
-            f"Prediction API stage {api.stage_name}: more than {api_5xx_errors} 5xx responses a "
-            "period (front end failing, endpoint errors or timeouts)",
+            metric=api.metric_server_error(period=period),
+            threshold=api_5xx_errors,
+            description=f"Prediction API stage {api.stage_name}: more than {api_5xx_errors} 5xx "
+            "responses a period (front end failing, endpoint errors or timeouts)",
         )
         # Per model, so the id comes from the model name exactly as the models' own constructs do.
         per_model = Construct(self, "FrontendErrors")
@@ -102,10 +89,10 @@ class ApiAlarms(Construct):
             model: alarm(
                 per_model,
                 model,
-                function.metric_errors(period=period, statistic="Sum"),
-                frontend_errors,
-                f"Front end of model {model}: more than {frontend_errors} function errors a "
-                "period (crash, timeout or out of memory; see the function's log)",
+                metric=function.metric_errors(period=period, statistic="Sum"),
+                threshold=frontend_errors,
+                description=f"Front end of model {model}: more than {frontend_errors} function "
+                "errors a period (crash, timeout or out of memory; see the function's log)",
             )
             for model, function in frontends.items()
         }

@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_synthetics as synthetics
 from constructs import Construct
 
+from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from infra.nag import acknowledge
 
@@ -245,10 +246,10 @@ class ApiCanary(Construct):
         )
         self.role.attach_inline_policy(logs_policy)
 
-        self.alarm = cloudwatch.Alarm(
+        self.alarm = threshold_alarm(
             self,
             "Alarm",
-            alarm_description=(
+            description=(
                 f"The API canary's success rate averaged under {success_threshold_percent:g}% "
                 f"over {alarm_window.to_minutes():g} minutes: routes fail or do not answer. The "
                 "canary's run results and logs name the failing routes."
@@ -256,11 +257,9 @@ class ApiCanary(Construct):
             metric=self.metric_success_percent(period=alarm_window),
             threshold=success_threshold_percent,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluation_periods=1,
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            alarm_action=alarm_action,
         )
-        if alarm_action is not None:
-            self.alarm.add_alarm_action(alarm_action)
 
     def metric_success_percent(self, **props: object) -> cloudwatch.Metric:
         """``SuccessPercent`` of the canary's runs, averaged (default period: 5 minutes)."""

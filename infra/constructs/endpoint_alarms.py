@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.model_endpoint import ModelEndpoint
 
 
@@ -62,49 +65,42 @@ class EndpointAlarms(Construct):
         if datapoints_to_alarm > evaluation_periods:
             raise ValueError("datapoints_to_alarm must not exceed evaluation_periods")
         name = endpoint.endpoint_name
-
-        def alarm(
-            construct_id: str, metric: cloudwatch.Metric, threshold: float, what: str
-        ) -> cloudwatch.Alarm:
-            created = cloudwatch.Alarm(
-                self,
-                construct_id,
-                metric=metric,
-                threshold=threshold,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=evaluation_periods,
-                datapoints_to_alarm=datapoints_to_alarm,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"SageMaker endpoint {name}: {what}",
-            )
-            created.add_alarm_action(alarm_action)
-            created.add_ok_action(alarm_action)
-            return created
-
+        alarm = partial(
+            threshold_alarm,
+            self,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            alarm_action=alarm_action,
+            notify_ok=True,
+        )
         micros = 1000  # SageMaker reports latencies in microseconds
         self.invocation_5xx_alarm = alarm(
             "Invocation5XXErrors",
-            endpoint.metric_invocation_5xx_errors(period=period),
-            invocation_5xx_errors,
-            f"more than {invocation_5xx_errors} 5xx errors a period (model or platform failing)",
+            metric=endpoint.metric_invocation_5xx_errors(period=period),
+            threshold=invocation_5xx_errors,
+            description=f"SageMaker endpoint {name}: more than {invocation_5xx_errors} 5xx "
+            "errors a period (model or platform failing)",
         )
         self.invocation_4xx_alarm = alarm(
             "Invocation4XXErrors",
-            endpoint.metric_invocation_4xx_errors(period=period),
-            invocation_4xx_errors,
-            f"more than {invocation_4xx_errors} 4xx errors a period (callers sending bad input)",
+            metric=endpoint.metric_invocation_4xx_errors(period=period),
+            threshold=invocation_4xx_errors,
+            description=f"SageMaker endpoint {name}: more than {invocation_4xx_errors} 4xx "
+            "errors a period (callers sending bad input)",
         )
         self.model_latency_alarm = alarm(
             "ModelLatencyP99",
-            endpoint.metric_model_latency(period=period),
-            model_latency_p99_ms * micros,
-            f"p99 model latency above {model_latency_p99_ms} ms",
+            metric=endpoint.metric_model_latency(period=period),
+            threshold=model_latency_p99_ms * micros,
+            description=f"SageMaker endpoint {name}: p99 model latency above "
+            f"{model_latency_p99_ms} ms",
         )
         self.overhead_latency_alarm = alarm(
             "OverheadLatencyP99",
-            endpoint.metric_overhead_latency(period=period),
-            overhead_latency_p99_ms * micros,
-            f"p99 SageMaker overhead latency above {overhead_latency_p99_ms} ms",
+            metric=endpoint.metric_overhead_latency(period=period),
+            threshold=overhead_latency_p99_ms * micros,
+            description=f"SageMaker endpoint {name}: p99 SageMaker overhead latency above "
+            f"{overhead_latency_p99_ms} ms",
         )
         self.alarms = [
             self.invocation_5xx_alarm,

@@ -17,6 +17,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from infra.config import parse_s3_uri
+from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.capture_bucket import DataCaptureBucket
 from infra.nag import acknowledge, wildcard_resource
 
@@ -326,10 +327,10 @@ class DataQualityMonitor(Construct):
                 "gives it kms:GenerateDataKey* on that topic's key ARN only.",
                 findings=("Action::kms:GenerateDataKey*",),
             )
-        self.alarm = cloudwatch.Alarm(
+        self.alarm = threshold_alarm(
             self,
             "FindingsAlarm",
-            alarm_description=(
+            description=(
                 f"A Model Monitor execution on {endpoint_name} failed or found constraint "
                 "violations in the last hour; read the report under "
                 f"{capture_bucket.reports_prefix(endpoint_name)} of the capture bucket."
@@ -337,11 +338,8 @@ class DataQualityMonitor(Construct):
             metric=self.metric_findings(),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_action=alarm_action,
         )
-        if alarm_action is not None:
-            self.alarm.add_alarm_action(alarm_action)
 
     def metric_findings(self, **props: object) -> cloudwatch.Metric:
         """Failed or violating executions: the findings rule's ``TriggeredRules`` (Sum, 1 h)."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import ModelFrontend
 
@@ -79,53 +82,47 @@ class GreenRollbackAlarms(Construct):
             raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
         green = f"{endpoint.endpoint_name} (model version {frontend.model_version})"
 
-        def alarm(
-            construct_id: str, metric: cloudwatch.Metric, threshold: float, what: str
-        ) -> cloudwatch.Alarm:
-            created = cloudwatch.Alarm(
-                self,
-                construct_id,
-                metric=metric,
-                threshold=threshold,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=evaluation_periods,
-                datapoints_to_alarm=datapoints_to_alarm,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"Rolls back the shift to {green}: {what}",
-            )
-            if alarm_action is not None:
-                created.add_alarm_action(alarm_action)
-            return created
-
+        alarm = partial(
+            threshold_alarm,
+            self,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            alarm_action=alarm_action,
+        )
         self.endpoint_5xx_alarm = alarm(
             "Endpoint5XXErrors",
-            endpoint.metric_invocation_5xx_errors(period=period),
-            invocation_5xx_errors,
-            f"green endpoint answered more than {invocation_5xx_errors} 5xx a period",
+            metric=endpoint.metric_invocation_5xx_errors(period=period),
+            threshold=invocation_5xx_errors,
+            description=f"Rolls back the shift to {green}: green endpoint answered more than "
+            f"{invocation_5xx_errors} 5xx a period",
         )
         self.model_latency_alarm = alarm(
             "ModelLatencyP99",
-            endpoint.metric_model_latency(period=period),
-            model_latency_p99_ms * _MICROSECONDS_PER_MS,
-            f"green endpoint p99 model latency above {model_latency_p99_ms} ms",
+            metric=endpoint.metric_model_latency(period=period),
+            threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
+            description=f"Rolls back the shift to {green}: green endpoint p99 model latency "
+            f"above {model_latency_p99_ms} ms",
         )
         self.frontend_errors_alarm = alarm(
             "FrontendErrors",
-            frontend.metric_version_errors(period=period),
-            frontend_errors,
-            f"new front-end version failed more than {frontend_errors} times a period",
+            metric=frontend.metric_version_errors(period=period),
+            threshold=frontend_errors,
+            description=f"Rolls back the shift to {green}: new front-end version failed more "
+            f"than {frontend_errors} times a period",
         )
         self.model_errors_alarm = alarm(
             "ModelErrors",
-            frontend.metric_model_errors(period=period),
-            model_errors,
-            f"more than {model_errors} model errors a period",
+            metric=frontend.metric_model_errors(period=period),
+            threshold=model_errors,
+            description=f"Rolls back the shift to {green}: more than {model_errors} model "
+            "errors a period",
         )
         self.model_timeouts_alarm = alarm(
             "ModelTimeouts",
-            frontend.metric_model_timeouts(period=period),
-            model_timeouts,
-            f"more than {model_timeouts} model timeouts a period",
+            metric=frontend.metric_model_timeouts(period=period),
+            threshold=model_timeouts,
+            description=f"Rolls back the shift to {green}: more than {model_timeouts} model "
+            "timeouts a period",
         )
         self.alarms: list[cloudwatch.IAlarm] = [
             self.endpoint_5xx_alarm,
