@@ -15,6 +15,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.config import parse_image_uri, parse_s3_uri
+from infra.constructs.image_pull import grant_image_pull
 from infra.instance_types import has_local_nvme, instance_family
 from infra.nag import acknowledge
 
@@ -186,25 +187,11 @@ class ModelEndpoint(Construct):
             )
         )
         if image.ecr_account is not None:
-            # Scoped to the image's own repository, whichever account owns it: AWS-owned prebuilt
-            # registries need this identity statement too, but no repository policy of ours.
-            repository_arn = (
+            # Scoped to the image's own repository.
+            grant_image_pull(
+                self.role,
                 f"arn:{stack.partition}:ecr:{image.ecr_region}:{image.ecr_account}"
-                f":repository/{image.repository}"
-            )
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=[
-                        "ecr:BatchCheckLayerAvailability",
-                        "ecr:BatchGetImage",
-                        "ecr:GetDownloadUrlForLayer",
-                    ],
-                    resources=[repository_arn],
-                )
-            )
-            # GetAuthorizationToken has no resource-level permissions.
-            self.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+                f":repository/{image.repository}",
             )
         self.log_group.grant_write(self.role)
         self.role.add_to_principal_policy(

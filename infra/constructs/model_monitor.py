@@ -19,6 +19,7 @@ from constructs import Construct, IConstruct
 from infra.config import parse_s3_uri
 from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.capture_bucket import DataCaptureBucket
+from infra.constructs.image_pull import grant_image_pull
 from infra.nag import acknowledge, wildcard_resource
 
 HOURLY = "cron(0 * ? * * *)"
@@ -356,21 +357,9 @@ class DataQualityMonitor(Construct):
         account = analyzer_account(self)
         registry = f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}"
         # Scoped to the one AWS-owned analyzer repository.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                resources=[
-                    f"arn:{stack.partition}:ecr:{stack.region}:{account}"
-                    f":repository/{ANALYZER_REPOSITORY}"
-                ],
-            )
-        )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        grant_image_pull(
+            self.role,
+            f"arn:{stack.partition}:ecr:{stack.region}:{account}:repository/{ANALYZER_REPOSITORY}",
         )
         return f"{registry}/{ANALYZER_REPOSITORY}:latest"
 
