@@ -51,10 +51,19 @@ def check_media_type(value: str) -> str:
     """Return ``value`` if it is a bare lowercase media type, else raise ValueError."""
     if not _MEDIA_TYPE.match(value):
         raise ValueError(
-            f"{value!r} is not a media type; use a lowercase type/subtype without parameters or "
+            f"{value!r} is not a lowercase media type; use type/subtype without parameters or "
             "wildcards, e.g. application/json or image/jpeg"
         )
     return value
+
+
+def check_media_types(values: list[str]) -> list[str]:
+    """Return ``values`` if each is a bare lowercase media type and none repeats."""
+    for value in values:
+        check_media_type(value)
+    if len(set(values)) != len(values):
+        raise ValueError("media types must not repeat")
+    return values
 
 
 def is_binary_media_type(media_type: str) -> bool:

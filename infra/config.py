@@ -23,6 +23,7 @@ from infra.api_rules import (
     ACCOUNT_RATE_LIMIT,
     DEFAULT_CONTENT_TYPES,
     check_media_type,
+    check_media_types,
     web_acl_region,
 )
 from infra.deployment_configs import (
@@ -32,7 +33,7 @@ from infra.deployment_configs import (
     check_deployment_config,
 )
 from infra.iam_patterns import fingerprinted_name_pattern
-from infra.instance_types import INSTANCE_TYPE_PATTERN, is_burstable
+from infra.instance_types import check_instance_type, is_burstable
 from infra.log_retention import ALLOWED_DAYS
 
 ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
@@ -52,9 +53,6 @@ _ECR_REGISTRY_PATTERN = re.compile(
     r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$"
 )
 _EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_MEDIA_TYPE_PATTERN = re.compile(
-    r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$"
-)
 
 
 class ConfigError(Exception):
@@ -185,15 +183,6 @@ class AlarmThresholds(_AlarmWindow):
     overhead_latency_p99_ms: int = Field(default=200, gt=0)
 
 
-def _check_media_types(values: list[str]) -> list[str]:
-    for value in values:
-        if not _MEDIA_TYPE_PATTERN.match(value):
-            raise ValueError(f"{value!r} is not a lowercase media type such as application/json")
-    if len(set(values)) != len(values):
-        raise ValueError("media types must not repeat")
-    return values
-
-
 class DataCaptureConfig(_Strict):
     """SageMaker data capture of one model's endpoint: requests and responses, to the
     environment's capture bucket under ``datacapture/<endpoint-name>/``.
@@ -213,7 +202,7 @@ class DataCaptureConfig(_Strict):
     @field_validator("json_content_types", "csv_content_types")
     @classmethod
     def _media_types(cls, value: list[str]) -> list[str]:
-        return _check_media_types(value)
+        return check_media_types(value)
 
     @model_validator(mode="after")
     def _disjoint(self) -> DataCaptureConfig:
@@ -248,12 +237,7 @@ class MonitoringConfig(_Strict):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        if not INSTANCE_TYPE_PATTERN.match(value):
-            raise ValueError(
-                f"unknown instance type {value!r}; processing types look like "
-                "ml.<family>.<size>, e.g. ml.m5.xlarge"
-            )
-        return value
+        return check_instance_type(value, kind="processing", example="ml.m5.xlarge")
 
 
 # The canary passes every request body in Lambda environment variables, 4 KB in all.
@@ -270,7 +254,7 @@ class CanaryRequest(_Strict):
     @field_validator("content_type")
     @classmethod
     def _content_type(cls, value: str) -> str:
-        return _check_media_types([value])[0]
+        return check_media_type(value)
 
     @field_validator("body")
     @classmethod
@@ -438,11 +422,7 @@ class ModelConfig(_Strict):
     @field_validator("allowed_content_types")
     @classmethod
     def _content_types(cls, value: list[str]) -> list[str]:
-        for media_type in value:
-            check_media_type(media_type)
-        if len(set(value)) != len(value):
-            raise ValueError("media types must not repeat")
-        return value
+        return check_media_types(value)
 
     @field_validator("image_uri")
     @classmethod
@@ -459,12 +439,7 @@ class ModelConfig(_Strict):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        if not INSTANCE_TYPE_PATTERN.match(value):
-            raise ValueError(
-                f"unknown instance type {value!r}; SageMaker hosting types look like "
-                "ml.<family>.<size>, e.g. ml.c5.xlarge"
-            )
-        return value
+        return check_instance_type(value, kind="SageMaker hosting", example="ml.c5.xlarge")
 
     @property
     def image(self) -> ImageUri:

@@ -56,6 +56,17 @@ def instance_family(instance_type: str) -> str:
     return match.group("family")
 
 
+def check_instance_type(value: str, *, kind: str, example: str) -> str:
+    """Return ``value`` if it is of the form ``ml.<family>.<size>``, else raise ValueError naming
+    the ``kind`` of instance expected and an ``example`` of it."""
+    if not INSTANCE_TYPE_PATTERN.match(value):
+        raise ValueError(
+            f"unknown instance type {value!r}; {kind} types look like ml.<family>.<size>, "
+            f"e.g. {example}"
+        )
+    return value
+
+
 def is_burstable(instance_type: str) -> bool:
     """Burstable (``ml.t*``) instances run on CPU credits and cannot be autoscaled by SageMaker."""
     return instance_family(instance_type).startswith("t")
