@@ -42,7 +42,13 @@ class ServedModel(Construct):
         hook_layers: Sequence[lambda_.ILayerVersion] = (),
         deployment_application: codedeploy.ILambdaApplication | None = None,
         capture_bucket: DataCaptureBucket | None = None,
+        frontend_code: lambda_.Code | None = None,
+        pre_traffic_code: lambda_.Code | None = None,
+        post_traffic_code: lambda_.Code | None = None,
     ) -> None:
+        """The ``*_code`` props: the functions' code. Default: a new asset of the function's
+        folder; a stack with many models passes one ``Code`` per folder, which every model's
+        functions then share (one asset, fewer synth steps, the same template)."""
         super().__init__(scope, construct_id)
         self.config = model
         self.fingerprint = model.fingerprint()
@@ -120,6 +126,9 @@ class ServedModel(Construct):
             frontend_layers=frontend_layers,
             hook_layers=hook_layers,
             application=deployment_application,
+            frontend_code=frontend_code,
+            pre_traffic_code=pre_traffic_code,
+            post_traffic_code=post_traffic_code,
         )
 
     def _add_monitor(
@@ -159,6 +168,9 @@ class ServedModel(Construct):
         frontend_layers: Sequence[lambda_.ILayerVersion],
         hook_layers: Sequence[lambda_.ILayerVersion],
         application: codedeploy.ILambdaApplication | None,
+        frontend_code: lambda_.Code | None,
+        pre_traffic_code: lambda_.Code | None,
+        post_traffic_code: lambda_.Code | None,
     ) -> None:
         log_settings: dict[str, Any] = {
             "log_retention": retention_days(environment.log_retention_days),
@@ -173,6 +185,7 @@ class ServedModel(Construct):
             model_version=self.fingerprint,
             endpoint_name_pattern=environment.endpoint_name_pattern(model),
             allowed_content_types=model.allowed_content_types,
+            code=frontend_code,
             layers=frontend_layers,
             **log_settings,
         )
@@ -207,5 +220,7 @@ class ServedModel(Construct):
             min_invocations=model.post_traffic_min_invocations,
             max_5xx_ratio=settings.max_5xx_ratio,
             metrics_wait=Duration.seconds(settings.metrics_wait_seconds),
+            pre_traffic_code=pre_traffic_code,
+            post_traffic_code=post_traffic_code,
             **log_settings,
         )

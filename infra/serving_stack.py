@@ -17,9 +17,14 @@ from infra.config import EnvironmentConfig
 from infra.constructs.alerts_topic import AlertsTopic
 from infra.constructs.api_alarms import ApiAlarms
 from infra.constructs.api_canary import ApiCanary, CanaryRoute
-from infra.constructs.blue_green_deployment import HOOKS_COMMON_CODE
+from infra.constructs.blue_green_deployment import (
+    HOOKS_COMMON_CODE,
+    POST_TRAFFIC_CODE,
+    PRE_TRAFFIC_CODE,
+)
 from infra.constructs.capture_bucket import DataCaptureBucket
 from infra.constructs.deployment_notifications import DeploymentNotifications
+from infra.constructs.model_frontend import CODE_FOLDER as FRONTEND_CODE
 from infra.constructs.operations_dashboard import DashboardModel, OperationsDashboard, alarms_of
 from infra.constructs.powertools_layer import PowertoolsLayer
 from infra.constructs.prediction_api import ApiAuth, PredictionApi
@@ -101,6 +106,10 @@ class ModelServingStack(Stack):
             self, "DeploymentNotifications", application=self.deployments, topic=self.alerts.topic
         )
         self._add_capture_bucket(removal)
+        # One asset per function folder, shared by every model's functions.
+        frontend_code = code_from_folder(FRONTEND_CODE)
+        pre_traffic_code = code_from_folder(PRE_TRAFFIC_CODE)
+        post_traffic_code = code_from_folder(POST_TRAFFIC_CODE)
         self.models = {
             model.name: ServedModel(
                 self,
@@ -113,6 +122,9 @@ class ModelServingStack(Stack):
                 hook_layers=[self.powertools.layer_version, self.deployment_hooks_layer],
                 deployment_application=self.deployments,
                 capture_bucket=self.capture_bucket,
+                frontend_code=frontend_code,
+                pre_traffic_code=pre_traffic_code,
+                post_traffic_code=post_traffic_code,
             )
             for model in config.models
         }
