@@ -15,7 +15,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.config import parse_image_uri, parse_s3_uri
-from infra.constructs.image_pull import grant_image_pull
+from infra.constructs.grants import add_statement, grant_image_pull
 from infra.instance_types import has_local_nvme, instance_family
 from infra.nag import acknowledge
 
@@ -180,11 +180,12 @@ class ModelEndpoint(Construct):
     def _grant_execution_permissions(self, image: Any, bucket: str, key: str) -> None:
         stack = Stack.of(self)
         # Exactly the one artifact object: not the bucket, not a prefix.
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
                 resources=[f"arn:{stack.partition}:s3:::{bucket}/{key}"],
-            )
+            ),
         )
         if image.ecr_account is not None:
             # Scoped to the image's own repository.
@@ -194,11 +195,12 @@ class ModelEndpoint(Construct):
                 f":repository/{image.repository}",
             )
         self.log_group.grant_write(self.role)
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
                 resources=[self.log_group.log_group_arn],
-            )
+            ),
         )
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:

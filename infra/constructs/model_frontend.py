@@ -16,6 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.api_rules import DEFAULT_CONTENT_TYPES
+from infra.constructs.grants import add_statement
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.python_function import PythonFunction, code_from_folder
 from infra.iam_patterns import iam_pattern_matches
@@ -134,10 +135,11 @@ class ModelFrontend(Construct):
         self.endpoint_arn_pattern = Stack.of(self).format_arn(
             service="sagemaker", resource="endpoint", resource_name=pattern
         )
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["sagemaker:InvokeEndpoint"], resources=[self.endpoint_arn_pattern]
-            )
+            ),
         )
         # Green must be InService before a version naming it is published.
         self.function.node.add_dependency(endpoint.endpoint)

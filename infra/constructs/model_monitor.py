@@ -19,7 +19,7 @@ from constructs import Construct, IConstruct
 from infra.config import parse_s3_uri
 from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.capture_bucket import DataCaptureBucket
-from infra.constructs.image_pull import grant_image_pull
+from infra.constructs.grants import add_statement, grant_image_pull
 from infra.nag import acknowledge, wildcard_resource
 
 HOURLY = "cron(0 * ? * * *)"
@@ -168,13 +168,14 @@ class DataQualityMonitor(Construct):
         baselines = [
             parse_s3_uri(uri) for uri in (baseline_statistics_uri, baseline_constraints_uri)
         ]
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
                 resources=[
                     f"arn:{stack.partition}:s3:::{bucket}/{key}" for bucket, key in baselines
                 ],
-            )
+            ),
         )
         volume_encryption_key.grant(
             self.role,
@@ -186,12 +187,13 @@ class DataQualityMonitor(Construct):
         )
         # The processing instance's volume is encrypted through a grant made for it, and only
         # for an AWS resource.
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["kms:CreateGrant"],
                 resources=[volume_encryption_key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            )
+            ),
         )
         image_uri = self._grant_image_pull(stack)
         self._grant_logs_and_metrics(stack)
@@ -370,27 +372,30 @@ class DataQualityMonitor(Construct):
             resource_name="/aws/sagemaker/ProcessingJobs",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
                 resources=[log_group_arn],
-            )
+            ),
         )
         log_streams = f"{log_group_arn}:log-stream:*"
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_streams]
-            )
+            ),
         )
         # PutMetricData has no resource-level permissions; the namespace condition is the scope.
-        self.role.add_to_principal_policy(
+        add_statement(
+            self.role,
             iam.PolicyStatement(
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
                 conditions={
                     "StringLike": {"cloudwatch:namespace": "aws/sagemaker/Endpoints/data-metric*"}
                 },
-            )
+            ),
         )
         policy = self.role.node.find_child("DefaultPolicy")
         acknowledge(

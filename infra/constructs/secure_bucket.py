@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.constructs.grants import add_statement
 from infra.nag import acknowledge, wildcard_resource
 
 
@@ -190,12 +191,13 @@ class SecureBucket(Construct):
         # On the grantee, not in the key policy: a key policy naming roles is updated in place
         # when a green endpoint's role replaces blue's, and blue would lose the key mid-shift.
         # The key policy still confines every use to S3 and this bucket (see _confine_key).
-        grantee.grant_principal.add_to_principal_policy(
+        add_statement(
+            grantee.grant_principal,
             iam.PolicyStatement(
                 actions=actions,
                 resources=[self.key.key_arn],
                 conditions=self._key_use_conditions(),
-            )
+            ),
         )
 
     def _key_use_conditions(self) -> dict[str, Any]:
