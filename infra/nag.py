@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from aws_cdk import Acknowledgment, App, Stack, Validations
@@ -31,11 +33,31 @@ def acknowledge(
     Validations.of(construct).acknowledge(*(Acknowledgment(id=i, reason=reason) for i in ids))
 
 
+# A string token as CDK encodes it in a string (``${Token[TOKEN.123]}``). Each marker stands for
+# one token for the life of the process, so its rendering is looked up once.
+_TOKEN = re.compile(r"\$\{Token\[[a-zA-Z0-9:._-]+\]\}")
+_RENDERED: dict[str, str] = {}
+
+
 def wildcard_resource(scope: IConstruct, resource: str) -> str:
     """The IAM5 finding id of a policy resource such as ``f"{bucket_arn}/prefix/*"``, rendered
     as cdk-nag renders it (``Ref`` as ``<Name>``, ``Fn::GetAtt`` as ``<LogicalId.Attr>``), so an
     acknowledgement can name the exact resource instead of the whole rule."""
-    return "Resource::" + _render(Stack.of(scope).resolve(resource))
+    return wildcard_resources(scope, [resource])[0]
+
+
+def wildcard_resources(scope: IConstruct, resources: Iterable[str]) -> tuple[str, ...]:
+    """``wildcard_resource`` of each of ``resources``. The tokens in them are resolved in one
+    jsii call, and only those not rendered before: rendering a string is rendering its tokens
+    in place, as the ``Fn::Join`` that CDK resolves it to joins them with the literal parts."""
+    resources = tuple(resources)
+    missing = sorted({token for r in resources for token in _TOKEN.findall(r)} - _RENDERED.keys())
+    if missing:
+        resolved = Stack.of(scope).resolve(missing)
+        _RENDERED.update(zip(missing, map(_render, resolved), strict=True))
+    return tuple(
+        "Resource::" + _TOKEN.sub(lambda token: _RENDERED[token.group(0)], r) for r in resources
+    )
 
 
 def _render(value: Any) -> str:

@@ -22,7 +22,7 @@ from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import ModelFrontend
 from infra.constructs.python_function import PythonFunction, code_from_folder
 from infra.deployment_configs import HOOK_TIMEOUT_SECONDS, cdk_attribute
-from infra.nag import acknowledge, wildcard_resource
+from infra.nag import acknowledge, wildcard_resources
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 PRE_TRAFFIC_CODE = LAMBDAS / "pre_traffic_hook"
@@ -205,6 +205,10 @@ class BlueGreenDeployment(Construct):
         # Also grants each hook PutLifecycleEventHookExecutionStatus on this group alone.
         self.deployment_group.add_pre_hook(self.pre_traffic_hook)
         self.deployment_group.add_post_hook(self.post_traffic_hook)
+        hook_versions = [
+            f"{hook.function_arn}:*" for hook in (self.pre_traffic_hook, self.post_traffic_hook)
+        ]
+        findings = wildcard_resources(self, [*wildcards, *hook_versions])
         for hook in (pre, post):
             acknowledge(
                 hook.role,
@@ -213,16 +217,13 @@ class BlueGreenDeployment(Construct):
                 "Application Auto Scaling's scalable targets, CloudWatch GetMetricData); the "
                 "rest is this front end's versions, the target-tracking alarms of this model's "
                 "endpoints, and endpoint configs, whose names CloudFormation generates.",
-                findings=("Resource::*", *(wildcard_resource(self, w) for w in wildcards)),
+                findings=("Resource::*", *findings[: len(wildcards)]),
             )
         acknowledge(
             self.deployment_group.role,
             "IAM5",
             "CodeDeploy invokes the hooks by name; Grant.invoke covers their versions too.",
-            findings=tuple(
-                wildcard_resource(self, f"{hook.function_arn}:*")
-                for hook in (self.pre_traffic_hook, self.post_traffic_hook)
-            ),
+            findings=findings[len(wildcards) :],
         )
         # The shift starts only when green's scalable target exists: the pre-traffic hook
         # resizes it, and registering it first would race CloudFormation creating it. (The
