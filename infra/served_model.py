@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra import durations
 from infra.config import EnvironmentConfig, ModelConfig
 from infra.constructs.alerts_topic import AlertsTopic
 from infra.constructs.blue_green_deployment import BlueGreenDeployment, lambda_deployment_config
@@ -100,8 +101,8 @@ class ServedModel(Construct):
                 min_capacity=scaling.min_capacity,
                 max_capacity=scaling.max_capacity,
                 target_invocations_per_instance=scaling.target_value,
-                scale_in_cooldown=Duration.seconds(scaling.scale_in_cooldown_seconds),
-                scale_out_cooldown=Duration.seconds(scaling.scale_out_cooldown_seconds),
+                scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+                scale_out_cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
             )
         thresholds = model.alarms
         self.alarms = EndpointAlarms(
@@ -113,7 +114,7 @@ class ServedModel(Construct):
             invocation_4xx_errors=thresholds.invocation_4xx_errors,
             model_latency_p99_ms=thresholds.model_latency_p99_ms,
             overhead_latency_p99_ms=thresholds.overhead_latency_p99_ms,
-            period=Duration.seconds(thresholds.period_seconds),
+            period=durations.seconds(thresholds.period_seconds),
             evaluation_periods=thresholds.evaluation_periods,
             datapoints_to_alarm=thresholds.datapoints_to_alarm,
         )
@@ -153,7 +154,7 @@ class ServedModel(Construct):
             alarm_action=alerts.alarm_action,
             instance_type=settings.instance_type,
             volume_size_gb=settings.volume_size_gb,
-            max_runtime=Duration.minutes(settings.max_runtime_minutes),
+            max_runtime=durations.minutes(settings.max_runtime_minutes),
             endpoint=self.endpoint.endpoint,
         )
 
@@ -201,7 +202,7 @@ class ServedModel(Construct):
             frontend_errors=rollback.frontend_errors,
             model_errors=rollback.model_errors,
             model_timeouts=rollback.model_timeouts,
-            period=Duration.seconds(rollback.period_seconds),
+            period=durations.seconds(rollback.period_seconds),
             evaluation_periods=rollback.evaluation_periods,
             datapoints_to_alarm=rollback.datapoints_to_alarm,
             alarm_action=alerts.alarm_action,
@@ -219,7 +220,7 @@ class ServedModel(Construct):
             sample_requests=[sample.hook_json() for sample in model.pre_traffic_samples],
             min_invocations=model.post_traffic_min_invocations,
             max_5xx_ratio=settings.max_5xx_ratio,
-            metrics_wait=Duration.seconds(settings.metrics_wait_seconds),
+            metrics_wait=durations.seconds(settings.metrics_wait_seconds),
             pre_traffic_code=pre_traffic_code,
             post_traffic_code=post_traffic_code,
             **log_settings,

@@ -22,6 +22,7 @@ from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import ModelFrontend
 from infra.constructs.python_function import PythonFunction, code_from_folder
 from infra.deployment_configs import HOOK_TIMEOUT_SECONDS, cdk_attribute
+from infra.durations import to_seconds
 from infra.nag import acknowledge, wildcard_resources
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
@@ -118,7 +119,7 @@ class BlueGreenDeployment(Construct):
             raise ValueError("min_invocations must be at least 1")
         if not 0 <= max_5xx_ratio <= 1:
             raise ValueError("max_5xx_ratio must be between 0 and 1")
-        if metrics_wait.to_seconds() >= HOOK_TIMEOUT.to_seconds():
+        if to_seconds(metrics_wait) >= HOOK_TIMEOUT_SECONDS:
             raise ValueError("metrics_wait must be shorter than the hook's 15-minute timeout")
         model = frontend.model_name
         common: dict[str, Any] = {
@@ -174,7 +175,7 @@ class BlueGreenDeployment(Construct):
                 "POWERTOOLS_SERVICE_NAME": f"{model}-pre-traffic-hook",
                 "MODEL_NAME": model,
                 "SAMPLE_REQUESTS": json.dumps(list(sample_requests), separators=(",", ":")),
-                "CAPACITY_POLL_SECONDS": str(int(capacity_poll_interval.to_seconds())),
+                "CAPACITY_POLL_SECONDS": str(int(to_seconds(capacity_poll_interval))),
             },
             inline_policy=pre_policy,
             **common,
@@ -189,8 +190,8 @@ class BlueGreenDeployment(Construct):
                 "POWERTOOLS_SERVICE_NAME": f"{model}-post-traffic-hook",
                 "MIN_INVOCATIONS": str(min_invocations),
                 "MAX_5XX_RATIO": str(max_5xx_ratio),
-                "METRICS_WAIT_SECONDS": str(int(metrics_wait.to_seconds())),
-                "METRICS_POLL_SECONDS": str(int(metrics_poll_interval.to_seconds())),
+                "METRICS_WAIT_SECONDS": str(int(to_seconds(metrics_wait))),
+                "METRICS_POLL_SECONDS": str(int(to_seconds(metrics_poll_interval))),
                 **(
                     {"AUTOSCALING_MIN_CAPACITY": capacity_env["AUTOSCALING_MIN_CAPACITY"]}
                     if capacity_env

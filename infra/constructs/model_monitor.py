@@ -20,10 +20,12 @@ from infra.config import parse_s3_uri
 from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.capture_bucket import DataCaptureBucket
 from infra.constructs.grants import add_statement, grant_image_pull
+from infra.durations import to_seconds
 from infra.nag import acknowledge, wildcard_resource
 
 HOURLY = "cron(0 * ? * * *)"
 ANALYZER_REPOSITORY = "sagemaker-model-monitor-analyzer"
+_FINDINGS_PERIOD = Duration.hours(1)  # the schedule's
 
 # The AWS accounts that host the prebuilt Model Monitor analyzer image, by region (AWS docs,
 # "Amazon SageMaker Model Monitor prebuilt container"; the SageMaker Python SDK's
@@ -149,7 +151,7 @@ class DataQualityMonitor(Construct):
                 f"endpoint_name {endpoint_name!r} must be 1-63 lowercase letters, digits and "
                 "inner hyphens (it also names the monitoring schedule)"
             )
-        if max_runtime.to_seconds() > 3600 and schedule_expression == HOURLY:
+        if to_seconds(max_runtime) > 3600 and schedule_expression == HOURLY:
             raise ValueError("max_runtime must not exceed one hour for an hourly schedule")
         stack = Stack.of(self)
         self.endpoint_name = endpoint_name
@@ -216,7 +218,7 @@ class DataQualityMonitor(Construct):
                 baseline_constraints_uri,
                 instance_type,
                 volume_size_gb,
-                max_runtime.to_seconds(),
+                to_seconds(max_runtime),
             ]
         )
         digest = hashlib.sha256(settings.encode()).hexdigest()[:8]
@@ -262,7 +264,7 @@ class DataQualityMonitor(Construct):
                 enable_inter_container_traffic_encryption=True,
             ),
             stopping_condition=sagemaker.CfnDataQualityJobDefinition.StoppingConditionProperty(
-                max_runtime_in_seconds=int(max_runtime.to_seconds())
+                max_runtime_in_seconds=int(to_seconds(max_runtime))
             ),
         )
         # SageMaker checks the role's permissions when it creates the definition and the jobs.
@@ -351,7 +353,7 @@ class DataQualityMonitor(Construct):
             metric_name="TriggeredRules",
             dimensions_map={"RuleName": self.rule.rule_name},
             statistic="Sum",
-            period=Duration.hours(1),
+            period=_FINDINGS_PERIOD,
             **props,  # type: ignore[arg-type]
         )
 
