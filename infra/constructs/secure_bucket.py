@@ -101,7 +101,10 @@ class SecureBucket(Construct):
         """
         super().__init__(scope, construct_id)
         self.bucket_name = bucket_name
-        self._bucket_arn = f"arn:{Stack.of(self).partition}:s3:::{bucket_name}"
+        stack = Stack.of(self)
+        self._bucket_arn = f"arn:{stack.partition}:s3:::{bucket_name}"
+        # Read once: every grant names them, and each read is a jsii round trip.
+        self._region = stack.region
         self.key = kms.Key(
             self,
             "Key",
@@ -109,6 +112,7 @@ class SecureBucket(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
+        self._key_arn = self.key.key_arn
         self.bucket = s3.Bucket(
             self,
             "Resource",
@@ -195,7 +199,7 @@ class SecureBucket(Construct):
             grantee.grant_principal,
             iam.PolicyStatement(
                 actions=actions,
-                resources=[self.key.key_arn],
+                resources=[self._key_arn],
                 conditions=self._key_use_conditions(),
             ),
         )
@@ -203,7 +207,7 @@ class SecureBucket(Construct):
     def _key_use_conditions(self) -> dict[str, Any]:
         bucket_arn = self._bucket_arn
         return {
-            "StringEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"},
+            "StringEquals": {"kms:ViaService": f"s3.{self._region}.amazonaws.com"},
             # With S3 Bucket Keys the context is the bucket's ARN, else the object's.
             "StringLike": {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, f"{bucket_arn}/*"]},
         }
@@ -214,7 +218,7 @@ class SecureBucket(Construct):
         bucket_arn = self._bucket_arn
         outside: dict[str, dict[str, Any]] = {
             "not through S3": {
-                "StringNotEquals": {"kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"}
+                "StringNotEquals": {"kms:ViaService": f"s3.{self._region}.amazonaws.com"}
             },
             "not for this bucket": {
                 "StringNotLike": {
