@@ -1,9 +1,18 @@
-"""Identity statements shared by the constructs, each added in as few jsii round trips as CDK
+"""IAM helpers shared by the constructs, each in as few jsii round trips as CDK
 allows (synth time grows with every call into the CDK's JavaScript)."""
 
 from __future__ import annotations
 
+from functools import cache
+
 from aws_cdk import aws_iam as iam
+
+
+@cache
+def service_principal(service: str) -> iam.ServicePrincipal:
+    """``iam.ServicePrincipal(service)``, one object per service for the process: a principal
+    holds no state of the roles that trust it, so every role may share it."""
+    return iam.ServicePrincipal(service)
 
 
 def add_statement(principal: iam.IPrincipal, statement: iam.PolicyStatement) -> None:

@@ -15,7 +15,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.config import parse_image_uri, parse_s3_uri
-from infra.constructs.grants import add_statement, grant_image_pull
+from infra.constructs.grants import add_statement, grant_image_pull, service_principal
 from infra.instance_types import has_local_nvme, instance_family
 from infra.nag import acknowledge
 
@@ -96,6 +96,7 @@ class ModelEndpoint(Construct):
         bucket, key = parse_s3_uri(model_data_url)
 
         stack = Stack.of(self)
+        self._metrics: dict[tuple[str, str, str, int], tuple[Duration, cloudwatch.Metric]] = {}
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
         self.instance_type: str | None = None if serverless else instance_type
@@ -120,7 +121,7 @@ class ModelEndpoint(Construct):
         self.role: iam.IRole = role or iam.Role(
             self,
             f"ExecutionRole-{endpoint_name}",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=service_principal("sagemaker.amazonaws.com"),
             description=f"Runs the model container of SageMaker endpoint {endpoint_name}",
         )
         self._grant_execution_permissions(image, bucket, key)
@@ -221,8 +222,15 @@ class ModelEndpoint(Construct):
         period: Duration = Duration.minutes(1),
         **props: Any,
     ) -> cloudwatch.Metric:
-        """A metric of this endpoint's variant (dimensions EndpointName and VariantName)."""
-        return cloudwatch.Metric(
+        """A metric of this endpoint's variant (dimensions EndpointName and VariantName).
+        Without ``props``, one object per name, namespace, statistic and ``period`` object: a
+        ``Metric`` is an immutable value, and the endpoint's and the rollback alarms ask for
+        the same ones."""
+        key = (metric_name, namespace, statistic, id(period))
+        known = None if props else self._metrics.get(key)
+        if known is not None and known[0] is period:
+            return known[1]
+        metric = cloudwatch.Metric(
             namespace=namespace,
             metric_name=metric_name,
             dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
@@ -230,6 +238,9 @@ class ModelEndpoint(Construct):
             period=period,
             **props,
         )
+        if not props:
+            self._metrics[key] = (period, metric)
+        return metric
 
     def metric_invocations(self, **props: Any) -> cloudwatch.Metric:
         return self.metric("Invocations", **props)

@@ -19,7 +19,7 @@ from constructs import Construct, IConstruct
 from infra.config import parse_s3_uri
 from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.capture_bucket import DataCaptureBucket
-from infra.constructs.grants import add_statement, grant_image_pull
+from infra.constructs.grants import add_statement, grant_image_pull, service_principal
 from infra.durations import to_seconds
 from infra.nag import acknowledge, wildcard_resource
 
@@ -162,7 +162,7 @@ class DataQualityMonitor(Construct):
         self.role = iam.Role(
             self,
             f"Role-{endpoint_name}",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=service_principal("sagemaker.amazonaws.com"),
             description=f"Runs Model Monitor data-quality jobs on endpoint {endpoint_name}",
         )
         capture_bucket.grant_read_captures(self.role, endpoint_name)

@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.constructs.grants import service_principal
 from infra.nag import acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -84,7 +85,7 @@ class PythonFunction(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            assumed_by=service_principal("lambda.amazonaws.com"),
             description=role_description or description,
             inline_policies={"Permissions": inline_policy} if inline_policy else None,
         )
