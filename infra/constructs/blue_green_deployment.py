@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
@@ -21,6 +21,7 @@ from infra.constructs.endpoint_autoscaling import SERVICE_LINKED_ROLE, EndpointA
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import ModelFrontend
 from infra.constructs.python_function import PythonFunction, code_from_folder
+from infra.constructs.stack_facts import stack_facts
 from infra.deployment_configs import HOOK_TIMEOUT_SECONDS, cdk_attribute
 from infra.durations import to_seconds
 from infra.nag import acknowledge, wildcard_resources
@@ -242,7 +243,7 @@ class BlueGreenDeployment(Construct):
         """Exactly what each hook calls, each scoped as narrowly as IAM allows: (pre, post,
         the granted resources that hold wildcards). One JSON document per hook, statements
         with the same resources merged, built in a single jsii call each."""
-        stack = Stack.of(self)
+        facts = stack_facts(self)
         versions = f"{frontend.function.function_arn}:*"
         endpoints = frontend.endpoint_arn_pattern
         # Both read the deployment (its AppSpec names the versions) and each version's
@@ -264,25 +265,15 @@ class BlueGreenDeployment(Construct):
             # Pre raises green's capacity floor to blue's size, post restores it: both
             # register green's scalable target, which Application Auto Scaling allows only to a
             # caller that may manage the endpoint and its target-tracking alarms itself.
-            configs = stack.format_arn(
-                service="sagemaker", resource="endpoint-config", resource_name="*"
+            configs = facts.arn("sagemaker", "endpoint-config", "*")
+            alarms = facts.arn(
+                "cloudwatch",
+                "alarm",
+                f"TargetTracking-endpoint/{frontend.endpoint_name_pattern}/variant/"
+                f"{endpoint.variant_name}-*",
+                colon=True,
             )
-            alarms = stack.format_arn(
-                service="cloudwatch",
-                resource="alarm",
-                resource_name=(
-                    f"TargetTracking-endpoint/{frontend.endpoint_name_pattern}/variant/"
-                    f"{endpoint.variant_name}-*"
-                ),
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
-            service_linked_role = stack.format_arn(
-                service="iam",
-                region="",
-                resource="role",
-                resource_name=SERVICE_LINKED_ROLE,
-                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-            )
+            service_linked_role = facts.arn("iam", "role", SERVICE_LINKED_ROLE, region="")
             capacity = [
                 _allow(
                     [

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.constructs.model_endpoint import ModelEndpoint
+from infra.constructs.stack_facts import stack_facts
 from infra.instance_types import is_burstable
 
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -102,13 +103,7 @@ class EndpointAutoscaling(Construct):
             role=iam.Role.from_role_arn(
                 self,
                 "ServiceLinkedRole",
-                Stack.of(self).format_arn(
-                    service="iam",
-                    region="",
-                    resource="role",
-                    resource_name=SERVICE_LINKED_ROLE,
-                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                ),
+                stack_facts(self).arn("iam", "role", SERVICE_LINKED_ROLE, region=""),
             ),
         )
         # The resource id names the endpoint literally, so order the creation explicitly.

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -16,6 +16,7 @@ from constructs import Construct
 
 from infra.config import parse_image_uri, parse_s3_uri
 from infra.constructs.grants import add_statement, grant_image_pull, service_principal
+from infra.constructs.stack_facts import StackFacts, stack_facts
 from infra.instance_types import has_local_nvme, instance_family
 from infra.nag import acknowledge
 
@@ -95,14 +96,12 @@ class ModelEndpoint(Construct):
         image = parse_image_uri(image_uri)
         bucket, key = parse_s3_uri(model_data_url)
 
-        stack = Stack.of(self)
+        facts = stack_facts(self)
         self._metrics: dict[tuple[str, str, str, int], tuple[Duration, cloudwatch.Metric]] = {}
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
         self.instance_type: str | None = None if serverless else instance_type
-        self.endpoint_arn = stack.format_arn(
-            service="sagemaker", resource="endpoint", resource_name=endpoint_name
-        )
+        self.endpoint_arn = facts.arn("sagemaker", "endpoint", endpoint_name)
 
         self.log_group = logs.LogGroup(
             self,
@@ -124,7 +123,7 @@ class ModelEndpoint(Construct):
             assumed_by=service_principal("sagemaker.amazonaws.com"),
             description=f"Runs the model container of SageMaker endpoint {endpoint_name}",
         )
-        self._grant_execution_permissions(image, bucket, key)
+        self._grant_execution_permissions(facts, image, bucket, key)
 
         self.model = sagemaker.CfnModel(
             self,
@@ -178,21 +177,22 @@ class ModelEndpoint(Construct):
         )
         self.endpoint.node.add_dependency(self.log_group)
 
-    def _grant_execution_permissions(self, image: Any, bucket: str, key: str) -> None:
-        stack = Stack.of(self)
+    def _grant_execution_permissions(
+        self, facts: StackFacts, image: Any, bucket: str, key: str
+    ) -> None:
         # Exactly the one artifact object: not the bucket, not a prefix.
         add_statement(
             self.role,
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
-                resources=[f"arn:{stack.partition}:s3:::{bucket}/{key}"],
+                resources=[f"arn:{facts.partition}:s3:::{bucket}/{key}"],
             ),
         )
         if image.ecr_account is not None:
             # Scoped to the image's own repository.
             grant_image_pull(
                 self.role,
-                f"arn:{stack.partition}:ecr:{image.ecr_region}:{image.ecr_account}"
+                f"arn:{facts.partition}:ecr:{image.ecr_region}:{image.ecr_account}"
                 f":repository/{image.repository}",
             )
         self.log_group.grant_write(self.role)

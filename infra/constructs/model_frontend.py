@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, RemovalPolicy, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,6 +19,7 @@ from infra.api_rules import DEFAULT_CONTENT_TYPES
 from infra.constructs.grants import add_statement
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.python_function import PythonFunction, code_from_folder
+from infra.constructs.stack_facts import stack_facts
 from infra.iam_patterns import iam_pattern_matches
 
 CODE_FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "frontend"
@@ -132,9 +133,7 @@ class ModelFrontend(Construct):
         self.function = lambda_function.function
         self.role = lambda_function.role
         self.log_group = lambda_function.log_group
-        self.endpoint_arn_pattern = Stack.of(self).format_arn(
-            service="sagemaker", resource="endpoint", resource_name=pattern
-        )
+        self.endpoint_arn_pattern = stack_facts(self).arn("sagemaker", "endpoint", pattern)
         add_statement(
             self.role,
             iam.PolicyStatement(

@@ -1,0 +1,53 @@
+"""A stack's partition, region and account, read from CDK once, and ARNs built from them.
+
+Each ``Stack.of``, ``stack.partition`` or ``stack.format_arn`` is a jsii round trip; a stack with
+many models would ask the same questions dozens of times per model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Stack
+from constructs import IConstruct
+
+
+@dataclass(frozen=True)
+class StackFacts:
+    stack: Stack
+    partition: str
+    region: str
+    account: str
+
+    def arn(
+        self,
+        service: str,
+        resource: str,
+        resource_name: str,
+        *,
+        region: str | None = None,
+        colon: bool = False,
+    ) -> str:
+        """``stack.format_arn(service=..., resource=..., resource_name=..., region=...)`` with
+        ``ArnFormat.SLASH_RESOURCE_NAME`` (``COLON_RESOURCE_NAME`` when ``colon``): the same
+        string, as CDK joins it from the same parts."""
+        region = self.region if region is None else region
+        separator = ":" if colon else "/"
+        return (
+            f"arn:{self.partition}:{service}:{region}:{self.account}:"
+            f"{resource}{separator}{resource_name}"
+        )
+
+
+_BY_STACK: dict[int, StackFacts] = {}
+
+
+def stack_facts(scope: IConstruct) -> StackFacts:
+    """The facts of ``scope``'s stack: one ``Stack.of`` per call, one read of each per stack."""
+    stack = Stack.of(scope)
+    facts = _BY_STACK.get(id(stack))
+    if facts is None or facts.stack is not stack:
+        facts = _BY_STACK[id(stack)] = StackFacts(
+            stack=stack, partition=stack.partition, region=stack.region, account=stack.account
+        )
+    return facts
