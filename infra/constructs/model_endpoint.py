@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from infra.config import parse_image_uri, parse_s3_uri
 from infra.constructs.grants import add_statement, grant_image_pull, service_principal
@@ -123,7 +123,7 @@ class ModelEndpoint(Construct):
             assumed_by=service_principal("sagemaker.amazonaws.com"),
             description=f"Runs the model container of SageMaker endpoint {endpoint_name}",
         )
-        self._grant_execution_permissions(facts, image, bucket, key)
+        policy = self._grant_execution_permissions(facts, image, bucket, key)
 
         self.model = sagemaker.CfnModel(
             self,
@@ -136,7 +136,6 @@ class ModelEndpoint(Construct):
             ),
         )
         # The role's policy must exist before SageMaker validates that it can pull the image.
-        policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             self.model.node.add_dependency(policy)
 
@@ -179,7 +178,8 @@ class ModelEndpoint(Construct):
 
     def _grant_execution_permissions(
         self, facts: StackFacts, image: Any, bucket: str, key: str
-    ) -> None:
+    ) -> IConstruct | None:
+        """Add the role's statements; return the role's default policy, if it has one."""
         # Exactly the one artifact object: not the bucket, not a prefix.
         add_statement(
             self.role,
@@ -212,6 +212,7 @@ class ModelEndpoint(Construct):
                 "registry login and pulls stay limited to the one repository above.",
                 findings=("Resource::*",),
             )
+        return policy
 
     def metric(
         self,

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 
-from aws_cdk import ArnFormat, Aws, CfnMapping, Duration, Stack, Token
+from aws_cdk import Aws, CfnMapping, Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -20,6 +20,7 @@ from infra.config import parse_s3_uri
 from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.capture_bucket import DataCaptureBucket
 from infra.constructs.grants import add_statement, grant_image_pull, service_principal
+from infra.constructs.stack_facts import StackFacts, stack_facts
 from infra.durations import to_seconds
 from infra.nag import acknowledge, wildcard_resource
 
@@ -153,7 +154,7 @@ class DataQualityMonitor(Construct):
             )
         if to_seconds(max_runtime) > 3600 and schedule_expression == HOURLY:
             raise ValueError("max_runtime must not exceed one hour for an hourly schedule")
-        stack = Stack.of(self)
+        facts = stack_facts(self)
         self.endpoint_name = endpoint_name
         self.schedule_name = endpoint_name
 
@@ -175,7 +176,7 @@ class DataQualityMonitor(Construct):
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
                 resources=[
-                    f"arn:{stack.partition}:s3:::{bucket}/{key}" for bucket, key in baselines
+                    f"arn:{facts.partition}:s3:::{bucket}/{key}" for bucket, key in baselines
                 ],
             ),
         )
@@ -197,8 +198,8 @@ class DataQualityMonitor(Construct):
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
         )
-        image_uri = self._grant_image_pull(stack)
-        self._grant_logs_and_metrics(stack)
+        image_uri = self._grant_image_pull(facts)
+        self._grant_logs_and_metrics(facts)
 
         output = sagemaker.CfnDataQualityJobDefinition.MonitoringOutputProperty(
             s3_output=sagemaker.CfnDataQualityJobDefinition.S3OutputProperty(
@@ -357,23 +358,18 @@ class DataQualityMonitor(Construct):
             **props,  # type: ignore[arg-type]
         )
 
-    def _grant_image_pull(self, stack: Stack) -> str:
+    def _grant_image_pull(self, facts: StackFacts) -> str:
         account = analyzer_account(self)
-        registry = f"{account}.dkr.ecr.{stack.region}.{stack.url_suffix}"
+        registry = f"{account}.dkr.ecr.{facts.region}.{facts.stack.url_suffix}"
         # Scoped to the one AWS-owned analyzer repository.
         grant_image_pull(
             self.role,
-            f"arn:{stack.partition}:ecr:{stack.region}:{account}:repository/{ANALYZER_REPOSITORY}",
+            facts.arn("ecr", "repository", ANALYZER_REPOSITORY, account=account),
         )
         return f"{registry}/{ANALYZER_REPOSITORY}:latest"
 
-    def _grant_logs_and_metrics(self, stack: Stack) -> None:
-        log_group_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/ProcessingJobs",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+    def _grant_logs_and_metrics(self, facts: StackFacts) -> None:
+        log_group_arn = facts.arn("logs", "log-group", "/aws/sagemaker/ProcessingJobs", colon=True)
         add_statement(
             self.role,
             iam.PolicyStatement(

@@ -26,15 +26,17 @@ class StackFacts:
         resource_name: str,
         *,
         region: str | None = None,
+        account: str | None = None,
         colon: bool = False,
     ) -> str:
-        """``stack.format_arn(service=..., resource=..., resource_name=..., region=...)`` with
-        ``ArnFormat.SLASH_RESOURCE_NAME`` (``COLON_RESOURCE_NAME`` when ``colon``): the same
-        string, as CDK joins it from the same parts."""
+        """``stack.format_arn(service=..., resource=..., resource_name=..., region=...,
+        account=...)`` with ``ArnFormat.SLASH_RESOURCE_NAME`` (``COLON_RESOURCE_NAME`` when
+        ``colon``): the same string, as CDK joins it from the same parts."""
         region = self.region if region is None else region
+        account = self.account if account is None else account
         separator = ":" if colon else "/"
         return (
-            f"arn:{self.partition}:{service}:{region}:{self.account}:"
+            f"arn:{self.partition}:{service}:{region}:{account}:"
             f"{resource}{separator}{resource_name}"
         )
 
