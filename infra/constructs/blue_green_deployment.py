@@ -174,7 +174,6 @@ class BlueGreenDeployment(Construct):
                 **shared_env,
                 **capacity_env,
                 "POWERTOOLS_SERVICE_NAME": f"{model}-pre-traffic-hook",
-                "MODEL_NAME": model,
                 "SAMPLE_REQUESTS": json.dumps(list(sample_requests), separators=(",", ":")),
                 "CAPACITY_POLL_SECONDS": str(int(to_seconds(capacity_poll_interval))),
             },

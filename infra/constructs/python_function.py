@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import cast
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -112,10 +111,6 @@ class PythonFunction(Construct):
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
         )
-        # lambda.Function always adds DependsOn on its role, which the Role GetAtt already
-        # implies; cfn-lint flags the duplicate (W3005). Harmless, and not ours to remove.
-        cfn_function = cast(lambda_.CfnFunction, self.function.node.default_child)
-        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(

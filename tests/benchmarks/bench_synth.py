@@ -56,10 +56,11 @@ def synth_seconds(config: EnvironmentConfig) -> tuple[float, float, int]:
 
     from infra.nag import add_nag_checks
     from infra.serving_stack import ModelServingStack
+    from tests.conftest import cli_context
 
     with tempfile.TemporaryDirectory() as outdir:
         start = time.perf_counter()
-        app = App(outdir=outdir, context={"@aws-cdk/core:stackResourceLimit": 0})
+        app = App(outdir=outdir, context=cli_context(**{"@aws-cdk/core:stackResourceLimit": 0}))
         ModelServingStack(app, config.stack_name, config=config)
         add_nag_checks(app)
         built = time.perf_counter()

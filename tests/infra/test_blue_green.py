@@ -463,7 +463,6 @@ def test_hook_environment_contract(
         "VARIANT_NAME": model.variant_name,
         "POWERTOOLS_SERVICE_NAME": f"{model.name}-pre-traffic-hook",
         "POWERTOOLS_LOG_LEVEL": "INFO",
-        "MODEL_NAME": model.name,
         "CAPACITY_POLL_SECONDS": "20",
         **capacity,
     }
