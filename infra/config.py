@@ -559,9 +559,10 @@ class ApiConfig(_Strict):
     """The prediction API (API Gateway REST, regional) in front of every model.
 
     ``auth``: ``iam`` (SigV4, the default) or ``api_key`` (an ``x-api-key`` of a usage plan).
-    ``execution_logging`` (ERROR level, no request data) needs the account-wide API Gateway
-    CloudWatch role: it already exists in the account, or ``create_cloudwatch_role`` creates it
-    (once per account and region). Without that role the stage fails to deploy.
+    Access logs (always on) and ``execution_logging`` (ERROR level, no request data) need the
+    account-wide API Gateway CloudWatch role: it already exists in the account, or
+    ``create_cloudwatch_role`` creates it (once per account and region). Without that role the
+    stage fails to deploy.
     """
 
     auth: Literal["iam", "api_key"] = "iam"

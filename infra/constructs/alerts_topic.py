@@ -12,8 +12,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-# Services that publish to the topic and therefore must be able to use its key.
-_PUBLISHERS = ("cloudwatch.amazonaws.com", "codestar-notifications.amazonaws.com")
+# CloudWatch alarms publish as the service itself, so both the key policy and the topic policy
+# must let it in. (EventBridge rules publish with roles of their own, via grant_publish.)
+_ALARMS = "cloudwatch.amazonaws.com"
 
 
 class AlertsTopic(Construct):
@@ -45,16 +46,28 @@ class AlertsTopic(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
         )
-        for service in _PUBLISHERS:
-            self.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    principals=[iam.ServicePrincipal(service)],
-                    resources=["*"],  # in a key policy "*" means this key
-                    conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-                )
+        this_account = {"StringEquals": {"aws:SourceAccount": stack.account}}
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                principals=[iam.ServicePrincipal(_ALARMS)],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions=this_account,
             )
+        )
         self.topic = sns.Topic(self, "Resource", master_key=self.key, enforce_ssl=True)
+        # enforce_ssl gives the topic a policy of its own, which replaces SNS's default one (the
+        # one that lets same-account services publish): without this statement no alarm of this
+        # account could notify.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAlarmsOfThisAccount",
+                actions=["sns:Publish"],
+                principals=[iam.ServicePrincipal(_ALARMS)],
+                resources=[self.topic.topic_arn],
+                conditions=this_account,
+            )
+        )
         for email in emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         self.alarm_action = cloudwatch_actions.SnsAction(self.topic)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CfnDeletionPolicy, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -20,6 +20,8 @@ from infra.constructs.stack_facts import StackFacts, stack_facts
 from infra.instance_types import has_local_nvme, instance_family
 from infra.nag import acknowledge
 
+# Where SageMaker hosting publishes per-instance utilisation metrics.
+ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
 _ENDPOINT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -77,8 +79,10 @@ class ModelEndpoint(Construct):
         :param log_encryption_key: KMS key for the endpoint's log group. Default: CloudWatch
             Logs' own encryption.
         :param log_retention: retention of the endpoint's log group. Default: one month.
-        :param log_removal_policy: what happens to the log group when the endpoint is replaced
-            or removed. Default: ``RETAIN``, so a rolled-back endpoint's logs stay readable.
+        :param log_removal_policy: what happens to the log group when the endpoint is removed
+            or its creation is rolled back. Default: ``RETAIN``, so a rolled-back (green)
+            endpoint's logs stay readable. When a new endpoint replaces this one after a
+            successful rollout, the retired endpoint's log group is always deleted.
         :param data_capture_config: request/response capture settings. Default: no capture.
         """
         super().__init__(scope, construct_id)
@@ -111,6 +115,11 @@ class ModelEndpoint(Construct):
             encryption_key=log_encryption_key,
             removal_policy=log_removal_policy,
         )
+        # The group's name follows the endpoint's, and fingerprints repeat: reverting to an
+        # earlier model brings back its endpoint name. A retired endpoint's group kept after
+        # the replacement would make that revert fail with "already exists".
+        log_group_resource = cast(logs.CfnLogGroup, self.log_group.node.default_child)
+        log_group_resource.cfn_options.update_replace_policy = CfnDeletionPolicy.DELETE
 
         # One role per endpoint: its construct id carries the endpoint name, like a Lambda
         # ``current_version``, so a new (green) endpoint gets a new role and policy while blue
@@ -203,13 +212,24 @@ class ModelEndpoint(Construct):
                 resources=[self.log_group.log_group_arn],
             ),
         )
+        # AWS's documented execution-role permissions include publishing the instance metrics
+        # (CPU, memory, disk) that autoscaling decisions and the dashboard read.
+        add_statement(
+            self.role,
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": ENDPOINT_METRICS_NAMESPACE}},
+            ),
+        )
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(
                 policy,
                 "IAM5",
-                "ecr:GetAuthorizationToken has no resource-level permissions; it only returns a "
-                "registry login and pulls stay limited to the one repository above.",
+                "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
+                "permissions; the login only lets pulls from the one repository above, and "
+                "metrics are held to the endpoints' namespace by condition.",
                 findings=("Resource::*",),
             )
         return policy
@@ -265,12 +285,12 @@ class ModelEndpoint(Construct):
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         return self.metric(
-            "CPUUtilization", namespace="/aws/sagemaker/Endpoints", statistic="Average", **props
+            "CPUUtilization", namespace=ENDPOINT_METRICS_NAMESPACE, statistic="Average", **props
         )
 
     def metric_memory_utilization(self, **props: Any) -> cloudwatch.Metric:
         return self.metric(
-            "MemoryUtilization", namespace="/aws/sagemaker/Endpoints", statistic="Average", **props
+            "MemoryUtilization", namespace=ENDPOINT_METRICS_NAMESPACE, statistic="Average", **props
         )
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -97,10 +97,11 @@ class PredictionApi(Construct):
     media types so that their bodies reach the function base64-encoded instead of mangled, and
     a binary model response is returned as binary when the caller's ``Accept`` is one of them.
 
-    Execution logging (ERROR level, never request or response data) needs the account-wide
-    API Gateway CloudWatch Logs role; without it the stage fails to deploy. It is therefore
-    off unless asked for, and then either the role already exists in the account or
-    ``cloud_watch_role`` creates it. JSON access logs are always on.
+    API Gateway writes both the JSON access logs (always on) and the optional execution logs
+    (ERROR level, never request or response data) with the account-wide API Gateway CloudWatch
+    Logs role; without it in the account's settings the stage fails to deploy. Either the
+    account has it already (it is set once per account and region) or ``cloud_watch_role``
+    creates it.
 
     Created resources: ``rest_api`` (with ``stage``), ``access_log_group``,
     ``request_validator``, ``json_body_model``, ``methods`` (by model), ``usage_plan`` and
@@ -146,8 +147,7 @@ class PredictionApi(Construct):
         :param access_log_removal_policy: fate of the access logs when the API is removed.
             Default: ``RETAIN``.
         :param execution_logging: ERROR-level execution logs without request/response data.
-            Only with the account's API Gateway CloudWatch role (existing or
-            ``cloud_watch_role``). Default: off.
+            Default: off.
         :param cloud_watch_role: create the account-wide API Gateway CloudWatch Logs role and
             set it in the account settings (one per account and region). Default: false.
         :param web_acl_arn: regional WAFv2 web ACL to associate with the stage. Default: none.

@@ -186,3 +186,47 @@ def test_alerts_topic_is_kms_encrypted_and_ssl_only(prod_template: Any) -> None:
         "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "ml-oncall@example.com"}
     )
     prod_template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+def test_alarms_of_this_account_may_publish_to_the_alerts_topic(prod_template: Any) -> None:
+    """The SSL-only topic policy replaces SNS's default policy, so CloudWatch (which publishes as
+    the service) needs an explicit Allow in it and in the key policy."""
+    prod_template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Action": "sns:Publish",
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                                "Condition": {
+                                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    prod_template.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "Description": "Encrypts the alerts topic",
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            }
+                        )
+                    ]
+                )
+            },
+        },
+    )

@@ -117,3 +117,28 @@ def test_every_role_trusts_only_sagemaker(prod_template: Any) -> None:
     for role in roles.values():
         (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+
+
+def test_endpoint_log_group_survives_rollback_but_not_replacement(prod_template: Any) -> None:
+    """Kept when a green endpoint is rolled back (its logs explain why); deleted when a newer
+    endpoint replaces it, so reverting to that model later can create it again."""
+    groups = prod_template.find_resources(
+        "AWS::Logs::LogGroup",
+        {"Properties": {"LogGroupName": f"/aws/sagemaker/Endpoints/{PROD.endpoint_name(FRAUD)}"}},
+    )
+    (group,) = groups.values()
+    assert group["DeletionPolicy"] == "Retain"
+    assert group["UpdateReplacePolicy"] == "Delete"
+
+
+def test_execution_role_publishes_only_endpoint_instance_metrics(prod_template: Any) -> None:
+    statements = _role_statements(prod_template, "fraud-detector")
+    metrics = [s for s in statements if s["Action"] == "cloudwatch:PutMetricData"]
+    assert metrics == [
+        {
+            "Action": "cloudwatch:PutMetricData",
+            "Condition": {"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+            "Effect": "Allow",
+            "Resource": "*",
+        }
+    ]
