@@ -2,7 +2,9 @@
 
 Thin on purpose: parse the event, call the endpoint, shape the response; the rules live in
 ``sagemaker_frontend.logic``. Nothing escapes ``handler``: an escaped exception would turn into
-an API Gateway 502 that neither the caller nor the alarms can tell apart.
+an API Gateway 502 that neither the caller nor the alarms can tell apart. So Lambda's
+``Errors`` stay 0 even when this version is broken; instead every 500 it answers is counted as
+``FrontendFailures`` (EMF), which a rollback alarm watches.
 
 Init (once per execution environment): settings from the environment, a Powertools ``Logger``
 and the ``sagemaker-runtime`` client (``sagemaker_frontend.runtime_client`` has the timeout
@@ -114,12 +116,29 @@ def _handle(event: object, request_id: str) -> dict[str, Any]:
     return response
 
 
+def _count_failure(request_id: str) -> None:
+    """Emit ``FrontendFailures`` for a 500: our own fault (misconfiguration, bug), which the
+    rollback alarms must see although no exception reaches Lambda's ``Errors``."""
+    settings = _settings
+    if settings is None:  # no model name and version to count it under; the log says why
+        return
+    try:
+        telemetry.emit_count(logic.FRONTEND_FAILURES, settings)
+    except Exception:  # counting must not turn an answer into an escaped exception
+        logger.exception("could not emit FrontendFailures", request_id=request_id)
+
+
 def handler(event: object, context: object) -> dict[str, Any]:
     """Lambda handler: an API Gateway REST (v1) proxy event in, a proxy response out."""
     request_id = "unknown"
     try:
         request_id = logic.request_id_of(event, getattr(context, "aws_request_id", None))
-        return _handle(event, request_id)
+        response = _handle(event, request_id)
     except Exception:  # the last line of defence
         logger.exception("unhandled error", request_id=request_id)
-        return logic.error_response(logic.ApiError(500, "internal error"), _settings, request_id)
+        response = logic.error_response(
+            logic.ApiError(500, "internal error"), _settings, request_id
+        )
+    if response["statusCode"] == 500:  # every 500, whichever path answered it: counted once
+        _count_failure(request_id)
+    return response

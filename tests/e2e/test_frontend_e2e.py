@@ -186,7 +186,11 @@ def test_injected_faults(
     if fault.kind == "slow":  # two attempts of a 1 s read timeout, then our own 504
         assert 2.0 <= elapsed < 5.0  # a server delay of 2 x 3 s was never waited out
     metrics = emf_documents(capsys.readouterr().out)
-    expected_metric = {"model-error": "ModelErrors", "slow": "ModelTimeouts"}.get(fault.kind)
+    expected_metric = {
+        "model-error": "ModelErrors",
+        "slow": "ModelTimeouts",
+        "access-denied": "FrontendFailures",  # our misconfiguration: the rollback alarm's cue
+    }.get(fault.kind)
     assert [next(iter(d["_aws"]["CloudWatchMetrics"][0]["Metrics"]))["Name"] for d in metrics] == (
         [expected_metric] if expected_metric else []
     )

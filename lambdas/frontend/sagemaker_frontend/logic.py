@@ -26,8 +26,16 @@ connection dropped mid-request, truncated response    502     the upstream misbe
 other SageMaker ``ValidationError``                   400     details only in the log
 SageMaker 5xx (``InternalFailure``, 530, ...)         502
 model response too large for a Lambda response        502
-anything else (access denied, bugs, ...)              500     details only in the log
+anything else (access denied, bugs, ...)              500     details only in the log;
+                                                              metric ``FrontendFailures``
 ====================================================  ======  ==================================
+
+The handler counts ``FrontendFailures`` for every 500 it answers, whatever the cause (this
+table's, a broken response, no runtime client, an exception of its own): the handler never
+raises, so Lambda's ``Errors`` never see these, and a misconfigured new version (say, a role
+that may not invoke its endpoint) would otherwise pass every rollback alarm. Only a function
+whose environment lacks a required variable cannot count them: without settings it has no
+``ModelName``/``ModelVersion`` to count them under.
 
 Dropped connections answer 502 (the endpoint took the request and broke the exchange), while
 "could not reach it" answers 503 (retrying later is the right reaction for a caller).
@@ -68,6 +76,7 @@ MAX_REQUEST_ID_CHARS = 128
 
 MODEL_ERRORS = "ModelErrors"
 MODEL_TIMEOUTS = "ModelTimeouts"
+FRONTEND_FAILURES = "FrontendFailures"  # every 500 answered; emitted by the handler
 
 _CONTENT_TYPE = "content-type"
 _ACCEPT = "accept"

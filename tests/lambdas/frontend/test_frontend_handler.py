@@ -372,3 +372,164 @@ def test_init_never_fails(env: dict[str, str | None], status: int) -> None:
     assert response["statusCode"] == status
     if status != 200:
         assert set(json.loads(response["body"])) == {"message", "requestId"}
+
+
+# --- FrontendFailures: every 500 is counted, because Lambda's Errors never see one ----------
+
+
+def assert_one_frontend_failure(output: str) -> None:
+    """``output`` holds exactly one EMF document: 1 ``FrontendFailures`` of this model version,
+    with exactly the dimensions the rollback alarm selects on."""
+    [document] = emf_documents(output)
+    assert isinstance(document["_aws"].pop("Timestamp"), int)
+    assert document == {
+        "_aws": {
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": "SafeSageMakerEndpoints",
+                    "Dimensions": [["ModelName", "ModelVersion"]],
+                    "Metrics": [{"Name": "FrontendFailures", "Unit": "Count"}],
+                }
+            ]
+        },
+        "ModelName": "fraud-detector",
+        "ModelVersion": "3f9a1c2b",
+        "FrontendFailures": [1.0],
+    }
+
+
+@pytest.mark.parametrize(
+    "error",
+    [("AccessDeniedException", 400), ("AccessDenied", 403), ("ExpiredTokenException", 403)],
+    ids=lambda error: "-".join(map(str, error)),
+)
+def test_access_denied_is_a_500_counted_as_a_frontend_failure(
+    frontend: ModuleType,
+    runtime_client: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: tuple[str, int],
+) -> None:
+    """Our misconfiguration (the role may not invoke green): the real client parses the error,
+    the caller gets a plain 500, and the rollback alarm gets one count."""
+    # Powertools would add a `service` dimension from this; the alarm would then never match.
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "frontend")
+    with patched_environ(FAKE_AWS_ENV):
+        client = runtime_client.build_client()
+    monkeypatch.setattr(frontend, "_client", client)
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "invoke_endpoint",
+            service_error_code=error[0],
+            service_message="User: arn:aws:sts::123456789012:assumed-role/x is not authorized",
+            http_status_code=error[1],
+        )
+        response = frontend.handler(rest_event(request_id="rid-denied"), FakeLambdaContext())
+        stubber.assert_no_pending_responses()
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"]) == {"message": "internal error", "requestId": "rid-denied"}
+    assert "123456789012" not in response["body"]
+    assert_one_frontend_failure(capsys.readouterr().out)
+
+
+def test_unexpected_exception_is_a_500_counted_as_a_frontend_failure(
+    frontend: ModuleType, stub: StubClient, context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stub.error = RuntimeError("connection pool exploded")
+    assert frontend.handler(rest_event(), context)["statusCode"] == 500
+    assert_one_frontend_failure(capsys.readouterr().out)
+
+
+def test_every_other_500_is_counted_once(
+    frontend: ModuleType,
+    stub: StubClient,
+    context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A broken result, no runtime client, an exception of the handler's own: one count each."""
+    stub.answer = lambda kwargs: {"ContentType": "application/json"}  # no Body
+    assert frontend.handler(rest_event(), context)["statusCode"] == 500
+    assert_one_frontend_failure(capsys.readouterr().out)
+
+    def explode(*args: object) -> object:
+        raise MemoryError("no more")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(frontend.logic, "parse_request", explode)
+        assert frontend.handler(rest_event(), context)["statusCode"] == 500
+    assert_one_frontend_failure(capsys.readouterr().out)
+
+    def no_region(**kwargs: object) -> object:
+        raise RuntimeError("You must specify a region.")
+
+    monkeypatch.setattr(frontend, "_client", None)
+    monkeypatch.setattr(frontend, "build_client", no_region)
+    assert frontend.handler(rest_event(), context)["statusCode"] == 500
+    assert_one_frontend_failure(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        model_error(500, "CUDA out of memory"),
+        ClientError(
+            {"Error": {"Code": "InternalFailure"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+            "InvokeEndpoint",
+        ),
+        ClientError(
+            {"Error": {"Code": "ServiceUnavailable"}, "ResponseMetadata": {"HTTPStatusCode": 503}},
+            "InvokeEndpoint",
+        ),
+    ],
+    ids=["model-error-502", "internal-502", "unavailable-503"],
+)
+def test_other_5xx_are_not_frontend_failures(
+    frontend: ModuleType,
+    stub: StubClient,
+    context: Any,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+) -> None:
+    """The model's or SageMaker's failures have their own metrics and alarms."""
+    stub.error = error
+    assert frontend.handler(rest_event(), context)["statusCode"] in (502, 503)
+    names = [
+        d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"]
+        for d in emf_documents(capsys.readouterr().out)
+    ]
+    assert "FrontendFailures" not in names
+
+
+def test_a_failing_count_never_escapes(
+    frontend: ModuleType,
+    stub: StubClient,
+    context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(name: str, settings: object) -> None:
+        raise ValueError("metrics broke")
+
+    monkeypatch.setattr(frontend.telemetry, "emit_count", broken)
+    stub.error = RuntimeError("connection pool exploded")
+    response = frontend.handler(rest_event(request_id="rid-count"), context)
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"])["requestId"] == "rid-count"
+    assert [r["message"] for r in log_lines(frontend, caplog)] == [
+        "invoke_endpoint failed",
+        "could not emit FrontendFailures",
+    ]
+
+
+def test_a_misconfigured_function_has_nothing_to_count_under(
+    frontend: ModuleType,
+    stub: StubClient,
+    context: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without settings there is no ModelName/ModelVersion: a 500, logged, but no metric."""
+    monkeypatch.setattr(frontend, "_settings", None)
+    assert frontend.handler(rest_event(), context)["statusCode"] == 500
+    assert emf_documents(capsys.readouterr().out) == []
