@@ -174,6 +174,12 @@ class ModelFrontend(Construct):
         """The front end's ``ModelTimeouts`` of this model version. Default: Sum over 1 minute."""
         return self._model_metric("ModelTimeouts", **props)
 
+    def metric_frontend_failures(self, **props: Any) -> cloudwatch.Metric:
+        """The front end's ``FrontendFailures`` of this model version: every 500 it answered
+        (access denied, a bug, ...), which its Lambda ``Errors`` never count because the
+        handler lets no exception escape. Default: Sum over 1 minute."""
+        return self._model_metric("FrontendFailures", **props)
+
     def _model_metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
         # Exactly the dimensions the function emits: CloudWatch matches dimension sets exactly.
         dimensions = {"ModelName": self.model_name, "ModelVersion": self.model_version}

@@ -254,7 +254,7 @@ def test_deployment_group_rolls_back_on_failure_stop_and_alarm(
         "DEPLOYMENT_STOP_ON_REQUEST",
     }
     assert properties["AlarmConfiguration"]["Enabled"] is True
-    assert len(properties["AlarmConfiguration"]["Alarms"]) == 5
+    assert len(properties["AlarmConfiguration"]["Alarms"]) == 6
 
 
 @pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
@@ -271,13 +271,14 @@ def test_rollback_alarms_watch_only_what_is_new(
         alarms[a["Name"]["Ref"]]["Properties"]
         for a in group["Properties"]["AlarmConfiguration"]["Alarms"]
     ]
-    by_metric = {(a["Namespace"], a["MetricName"]): a for a in watched}
+    by_metric = {watched_metric(a): a for a in watched}
     assert set(by_metric) == {
         ("AWS/SageMaker", "Invocation5XXErrors"),
         ("AWS/SageMaker", "ModelLatency"),
         ("AWS/Lambda", "Errors"),
         ("SafeSageMakerEndpoints", "ModelErrors"),
         ("SafeSageMakerEndpoints", "ModelTimeouts"),
+        ("SafeSageMakerEndpoints", "FrontendFailures"),
     }
     green = [
         {"Name": "EndpointName", "Value": env.endpoint_name(model)},
@@ -285,14 +286,19 @@ def test_rollback_alarms_watch_only_what_is_new(
     ]
     assert by_metric["AWS/SageMaker", "Invocation5XXErrors"]["Dimensions"] == green
     latency = by_metric["AWS/SageMaker", "ModelLatency"]
-    assert latency["Dimensions"] == green
-    assert latency["ExtendedStatistic"] == "p99"
+    assert {q["Id"]: q["MetricStat"]["Stat"] for q in latency["Metrics"] if "MetricStat" in q} == {
+        "p99": "p99",
+        "n": "SampleCount",
+    }
+    for query in latency["Metrics"]:
+        if "MetricStat" in query:
+            assert query["MetricStat"]["Metric"]["Dimensions"] == green
     assert by_metric["AWS/Lambda", "Errors"]["Dimensions"] == [
         {"Name": "ExecutedVersion", "Value": version_id},
         {"Name": "FunctionName", "Value": ref(function_id)},
         {"Name": "Resource", "Value": {"Fn::Join": ["", [ref(function_id), ":live"]]}},
     ]
-    for metric in ("ModelErrors", "ModelTimeouts"):
+    for metric in ("ModelErrors", "ModelTimeouts", "FrontendFailures"):
         # Exactly the dimensions the front end emits, with the new fingerprint.
         assert by_metric["SafeSageMakerEndpoints", metric]["Dimensions"] == [
             {"Name": "ModelName", "Value": model.name},
@@ -303,17 +309,101 @@ def test_rollback_alarms_watch_only_what_is_new(
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
 
 
+def watched_metric(alarm: dict[str, Any]) -> tuple[str, str]:
+    """(namespace, metric name) an alarm watches: its own, or the one metric its math reads."""
+    if "MetricName" in alarm:
+        return alarm["Namespace"], alarm["MetricName"]
+    (metric,) = {
+        (q["MetricStat"]["Metric"]["Namespace"], q["MetricStat"]["Metric"]["MetricName"])
+        for q in alarm["Metrics"]
+        if "MetricStat" in q
+    }
+    return metric
+
+
+def rollback_latency_alarm(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> tuple[str, dict[str, Any]]:
+    alarms = resources(synthesized, env, "AWS::CloudWatch::Alarm")
+    group = deployment_group(synthesized, env, model)
+    return one(
+        {
+            a["Name"]["Ref"]: alarms[a["Name"]["Ref"]]["Properties"]
+            for a in group["Properties"]["AlarmConfiguration"]["Alarms"]
+            if watched_metric(alarms[a["Name"]["Ref"]]["Properties"])
+            == ("AWS/SageMaker", "ModelLatency")
+        }
+    )
+
+
 def test_rollback_latency_threshold_is_the_models_budget(synthesized: Synthesized) -> None:
     fraud = PROD.models[0]
-    alarms = resources(synthesized, PROD, "AWS::CloudWatch::Alarm")
-    (latency,) = [
-        a["Properties"]
-        for a in alarms.values()
-        if a["Properties"].get("AlarmDescription", "").startswith("Rolls back")
-        and a["Properties"]["MetricName"] == "ModelLatency"
-        and a["Properties"]["Dimensions"][0]["Value"] == PROD.endpoint_name(fraud)
-    ]
+    _, latency = rollback_latency_alarm(synthesized, PROD, fraud)
     assert latency["Threshold"] == fraud.alarms.model_latency_p99_ms * 1000
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_rollback_latency_judges_p99_only_over_enough_samples(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    """The pre-traffic hook's few requests are green's first (a cold inference among them):
+    their p99 must not roll a healthy model back, so under 20 samples a period the alarm
+    sees 0. Same construct id as the single-metric alarm it replaced: same logical id."""
+    logical_id, latency = rollback_latency_alarm(synthesized, env, model)
+    assert "RollbackAlarmsModelLatencyP99" in logical_id
+    assert "MetricName" not in latency
+    assert "ExtendedStatistic" not in latency
+    queries = {q["Id"]: q for q in latency["Metrics"]}
+    assert set(queries) == {"expr_1", "p99", "n"}
+    expression = queries.pop("expr_1")
+    assert expression["Expression"] == "IF(n >= 20, p99, 0)"
+    assert expression["ReturnData"] is True
+    assert "20 samples" in expression["Label"]
+    green = [
+        {"Name": "EndpointName", "Value": env.endpoint_name(model)},
+        {"Name": "VariantName", "Value": model.variant_name},
+    ]
+    for query_id, stat in (("p99", "p99"), ("n", "SampleCount")):
+        assert queries[query_id] == {
+            "Id": query_id,
+            "MetricStat": {
+                "Metric": {
+                    "Dimensions": green,
+                    "MetricName": "ModelLatency",
+                    "Namespace": "AWS/SageMaker",
+                },
+                "Period": 60,
+                "Stat": stat,
+            },
+            "ReturnData": False,
+        }
+    assert latency["ComparisonOperator"] == "GreaterThanThreshold"
+    assert latency["TreatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_rollback_on_any_frontend_failure_of_the_new_version(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    """Every 500 the front end answers (access denied: a misconfigured new version) is counted
+    as FrontendFailures, which Lambda's Errors never see: the first one rolls the shift back."""
+    alarms = resources(synthesized, env, "AWS::CloudWatch::Alarm")
+    group = deployment_group(synthesized, env, model)
+    (failures_id,) = [
+        a["Name"]["Ref"]
+        for a in group["Properties"]["AlarmConfiguration"]["Alarms"]
+        if watched_metric(alarms[a["Name"]["Ref"]]["Properties"])
+        == ("SafeSageMakerEndpoints", "FrontendFailures")
+    ]
+    assert "RollbackAlarmsFrontendFailures" in failures_id
+    failures = alarms[failures_id]["Properties"]
+    assert failures["Dimensions"] == [
+        {"Name": "ModelName", "Value": model.name},
+        {"Name": "ModelVersion", "Value": model.fingerprint()},
+    ]
+    assert (failures["Statistic"], failures["Period"], failures["Threshold"]) == ("Sum", 60, 0)
+    assert failures["ComparisonOperator"] == "GreaterThanThreshold"
+    assert failures["TreatMissingData"] == "notBreaching"
 
 
 # --- IAM -------------------------------------------------------------------------------------
@@ -594,7 +684,7 @@ def test_served_model_exposes_the_alias_for_the_api(synthesized: Synthesized) ->
         assert isinstance(served.frontend.alias, lambda_.Alias), name
         assert served.frontend.alias.alias_name == "live"
         assert served.deployment.deployment_group is not None
-        assert len(served.deployment.rollback_alarms) == 5
+        assert len(served.deployment.rollback_alarms) == 6
 
 
 # --- early validation of the constructs ------------------------------------------------------
@@ -691,4 +781,68 @@ def test_deployment_rejects_settings_the_hooks_cannot_honour(
             endpoint=endpoint,
             layers=[],
             **{**settings, **kwargs},
+        )
+
+
+def test_rollback_alarms_take_their_sample_minimum_and_failure_threshold(endpoint: Any) -> None:
+    from aws_cdk import Stack
+    from aws_cdk.assertions import Template
+
+    from infra.constructs.model_frontend import ModelFrontend
+    from infra.constructs.rollback_alarms import GreenRollbackAlarms
+
+    frontend = ModelFrontend(
+        endpoint.node.scope,
+        "Frontend",
+        endpoint=endpoint,
+        model_name="fraud-detector",
+        model_version="1a2b3c4d",
+    )
+    alarms = GreenRollbackAlarms(
+        endpoint.node.scope,
+        "RollbackAlarms",
+        endpoint=endpoint,
+        frontend=frontend,
+        model_latency_min_samples=50,
+        frontend_failures=3,
+    )
+    assert alarms.frontend_failures_alarm in alarms.alarms
+    assert len(alarms.alarms) == 6
+    template = Template.from_stack(Stack.of(alarms))
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Metrics": Match.array_with(
+                [Match.object_like({"Id": "expr_1", "Expression": "IF(n >= 50, p99, 0)"})]
+            )
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm", {"MetricName": "FrontendFailures", "Threshold": 3}
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"model_latency_min_samples": 0}, "model_latency_min_samples must be at least 1"),
+        ({"frontend_failures": -1}, "frontend_failures must not be negative"),
+    ],
+)
+def test_rollback_alarms_reject_unusable_settings(
+    endpoint: Any, kwargs: dict[str, Any], error: str
+) -> None:
+    from infra.constructs.model_frontend import ModelFrontend
+    from infra.constructs.rollback_alarms import GreenRollbackAlarms
+
+    frontend = ModelFrontend(
+        endpoint.node.scope,
+        "Frontend",
+        endpoint=endpoint,
+        model_name="fraud-detector",
+        model_version="1a2b3c4d",
+    )
+    with pytest.raises(ValueError, match=error):
+        GreenRollbackAlarms(
+            endpoint.node.scope, "RollbackAlarms", endpoint=endpoint, frontend=frontend, **kwargs
         )

@@ -232,7 +232,7 @@ def test_rollback_alarms_follow_green_in_place(
         for k in version_b["Resources"]
         if construct_path(version_b, k).startswith(f"{STACK}/{changed}/RollbackAlarms/")
     }
-    assert len(rollback) == 5
+    assert len(rollback) == 6
     assert rollback <= result.updated
     group = {
         k
