@@ -17,7 +17,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.conftest import Synthesized
 
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
-_VERSION_ID = re.compile(r"(CurrentVersion)[0-9A-Fa-f]{32}")
+_VERSION_ID = re.compile(r"(CurrentVersion)[0-9A-Fa-f]{40}")
 
 
 def normalise(template: dict[str, Any]) -> Any:
