@@ -706,6 +706,20 @@ def endpoint() -> Any:
     )
 
 
+def make_frontend(endpoint: Any, **props: Any) -> Any:
+    """The front end of the validation fixture's endpoint (model fraud-detector, 1a2b3c4d)."""
+    from infra.constructs.model_frontend import ModelFrontend
+
+    return ModelFrontend(
+        endpoint.node.scope,
+        "Frontend",
+        endpoint=endpoint,
+        model_name="fraud-detector",
+        model_version="1a2b3c4d",
+        **props,
+    )
+
+
 @pytest.mark.parametrize(
     ("pattern", "error"),
     [
@@ -717,33 +731,17 @@ def endpoint() -> Any:
 def test_frontend_rejects_an_invoke_pattern_that_misses_its_endpoint(
     endpoint: Any, pattern: str, error: str
 ) -> None:
-    from infra.constructs.model_frontend import ModelFrontend
-
     with pytest.raises(ValueError, match=error):
-        ModelFrontend(
-            endpoint.node.scope,
-            "Frontend",
-            endpoint=endpoint,
-            model_name="fraud-detector",
-            model_version="1a2b3c4d",
-            endpoint_name_pattern=pattern,
-        )
+        make_frontend(endpoint, endpoint_name_pattern=pattern)
 
 
 def test_frontend_refuses_an_endpoint_name_token(endpoint: Any) -> None:
     """A token would leave the function's configuration unchanged by a new model: no new
     version, no CodeDeploy deployment."""
-    from infra.constructs.model_frontend import ModelFrontend
 
     endpoint.endpoint_name = endpoint.endpoint.attr_endpoint_name
     with pytest.raises(ValueError, match="must be a literal"):
-        ModelFrontend(
-            endpoint.node.scope,
-            "Frontend",
-            endpoint=endpoint,
-            model_name="fraud-detector",
-            model_version="1a2b3c4d",
-        )
+        make_frontend(endpoint)
 
 
 @pytest.mark.parametrize(
@@ -761,15 +759,8 @@ def test_deployment_rejects_settings_the_hooks_cannot_honour(
     from aws_cdk import Duration
 
     from infra.constructs.blue_green_deployment import BlueGreenDeployment
-    from infra.constructs.model_frontend import ModelFrontend
 
-    frontend = ModelFrontend(
-        endpoint.node.scope,
-        "Frontend",
-        endpoint=endpoint,
-        model_name="fraud-detector",
-        model_version="1a2b3c4d",
-    )
+    frontend = make_frontend(endpoint)
     if "metrics_wait_minutes" in kwargs:
         kwargs = {"metrics_wait": Duration.minutes(kwargs.pop("metrics_wait_minutes"))}
     settings: dict[str, Any] = {"sample_requests": [{"contentType": "application/json"}]}
@@ -788,16 +779,9 @@ def test_rollback_alarms_take_their_sample_minimum_and_failure_threshold(endpoin
     from aws_cdk import Stack
     from aws_cdk.assertions import Template
 
-    from infra.constructs.model_frontend import ModelFrontend
     from infra.constructs.rollback_alarms import GreenRollbackAlarms
 
-    frontend = ModelFrontend(
-        endpoint.node.scope,
-        "Frontend",
-        endpoint=endpoint,
-        model_name="fraud-detector",
-        model_version="1a2b3c4d",
-    )
+    frontend = make_frontend(endpoint)
     alarms = GreenRollbackAlarms(
         endpoint.node.scope,
         "RollbackAlarms",
@@ -832,16 +816,9 @@ def test_rollback_alarms_take_their_sample_minimum_and_failure_threshold(endpoin
 def test_rollback_alarms_reject_unusable_settings(
     endpoint: Any, kwargs: dict[str, Any], error: str
 ) -> None:
-    from infra.constructs.model_frontend import ModelFrontend
     from infra.constructs.rollback_alarms import GreenRollbackAlarms
 
-    frontend = ModelFrontend(
-        endpoint.node.scope,
-        "Frontend",
-        endpoint=endpoint,
-        model_name="fraud-detector",
-        model_version="1a2b3c4d",
-    )
+    frontend = make_frontend(endpoint)
     with pytest.raises(ValueError, match=error):
         GreenRollbackAlarms(
             endpoint.node.scope, "RollbackAlarms", endpoint=endpoint, frontend=frontend, **kwargs
