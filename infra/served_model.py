@@ -62,7 +62,7 @@ class ServedModel(Construct):
         self.endpoint = ModelEndpoint(
             self,
             "Endpoint",
-            endpoint_name=environment.endpoint_name(model),
+            endpoint_name=endpoint_name,
             image_uri=model.image_uri,
             model_data_url=model.model_data_url,
             instance_type=model.instance_type,

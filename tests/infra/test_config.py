@@ -296,7 +296,6 @@ def test_app_reports_config_error_and_builds_nothing(
     import infra.config
 
     write_env(tmp_path, "prod", env_with({"instance_type": "c5.xlarge"}))
-    monkeypatch.setattr(infra.config, "ENVIRONMENTS_DIR", tmp_path)
     monkeypatch.setattr(app, "load_environments", lambda: infra.config.load_environments(tmp_path))
     built: list[object] = []
     monkeypatch.setattr(app, "ModelServingStack", lambda *a, **k: built.append(a))
