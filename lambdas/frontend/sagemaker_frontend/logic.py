@@ -15,7 +15,9 @@ Content-Type / Accept / custom attributes unusable    400     non-ASCII, control
 empty body, bad base64, bad JSON, non-UTF-8 text      400
 decoded body larger than 6 MB (6,291,456 bytes)       413
 SageMaker ``ModelError`` (container answered non-2xx) 502     ``modelStatus``, ``modelMessage``;
-                                                              metric ``ModelErrors``
+                                                              metric ``ModelErrors`` (container
+                                                              5xx or no status) or
+                                                              ``ModelClientErrors`` (4xx)
 read or connect timeout                               504     metric ``ModelTimeouts``
 throttling (``ThrottlingException``, HTTP 429)        429     ``Retry-After: 1``
 ``ModelNotReadyException`` (serverless warming up)    429     ``Retry-After: 5``
@@ -75,6 +77,9 @@ MAX_MODEL_MESSAGE_CHARS = 512
 MAX_REQUEST_ID_CHARS = 128
 
 MODEL_ERRORS = "ModelErrors"
+# The container answered 4xx: the caller's input was bad. Counted for dashboards, never a
+# reason to roll a model back (no rollback alarm watches it).
+MODEL_CLIENT_ERRORS = "ModelClientErrors"
 MODEL_TIMEOUTS = "ModelTimeouts"
 FRONTEND_FAILURES = "FrontendFailures"  # every 500 answered; emitted by the handler
 
@@ -428,8 +433,10 @@ def _model_error(response: Mapping[str, Any]) -> ApiError:
         "modelStatus": original_status if isinstance(original_status, int) else None,
         "modelMessage": _truncate(original_message) if isinstance(original_message, str) else None,
     }
+    caller_fault = isinstance(original_status, int) and 400 <= original_status < 500
+    metric = MODEL_CLIENT_ERRORS if caller_fault else MODEL_ERRORS
     return ApiError(
-        502, "the model returned an error", details=details, metric=MODEL_ERRORS, answered=True
+        502, "the model returned an error", details=details, metric=metric, answered=True
     )
 
 

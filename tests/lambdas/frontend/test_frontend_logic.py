@@ -513,8 +513,18 @@ def test_model_error_carries_the_models_status_and_message(logic: ModuleType) ->
         LogStreamArn="arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/e",
     )
     error = logic.classify_invoke_error(exc)
-    assert (error.status, error.metric, error.answered) == (502, "ModelErrors", True)
+    # The caller's bad input: counted apart from ModelErrors, which a rollback alarm watches.
+    assert (error.status, error.metric, error.answered) == (502, "ModelClientErrors", True)
     assert error.details == {"modelStatus": 400, "modelMessage": "feature 'amount' is missing"}
+
+
+@pytest.mark.parametrize(("original_status", "metric"), [(500, "ModelErrors"), (503, "ModelErrors"), (None, "ModelErrors"), (404, "ModelClientErrors"), (429, "ModelClientErrors")])
+def test_only_server_side_model_errors_count_as_model_errors(
+    logic: ModuleType, original_status: int | None, metric: str
+) -> None:
+    extra = {} if original_status is None else {"OriginalStatusCode": original_status}
+    exc = client_error("ModelError", 424, "Received error from primary", **extra)
+    assert logic.classify_invoke_error(exc).metric == metric
 
 
 def test_model_message_is_truncated(logic: ModuleType) -> None:
