@@ -8,6 +8,14 @@ It succeeds only when
 3. every request in ``SAMPLE_REQUESTS`` sent through the NEW function version is answered as
    expected, by the green endpoint.
 
+A scale-out that outlasts one Lambda run (15 minutes) continues in a new invocation of this
+hook (``deployment_hooks_common.continuation``), up to ``MAX_HOOK_SECONDS`` in all, within
+CodeDeploy's one hour for a lifecycle hook.
+
+A reverse shift (CloudFormation rolling a stack update back after the forward shift had
+succeeded: the alias moves back to the OLDER version) passes at once: the old version served
+all traffic minutes ago, and failing here would leave the stack in UPDATE_ROLLBACK_FAILED.
+
 Whatever happens, the outcome is reported to CodeDeploy (see ``deployment_hooks_common``).
 """
 
@@ -17,7 +25,7 @@ import base64
 import binascii
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +48,13 @@ from deployment_hooks_common import (
     wait_until,
 )
 from deployment_hooks_common.autoscaling import register_variant_capacity
-from deployment_hooks_common.aws import client
+from deployment_hooks_common.aws import TimeBoxedClient, bind_deadlines, client
+from deployment_hooks_common.continuation import (
+    DEFAULT_MAX_HOOK_SECONDS,
+    MIN_ROUND_SECONDS,
+    Continuation,
+    hand_over,
+)
 from deployment_hooks_common.settings import (
     Env,
     float_or_default,
@@ -66,10 +80,10 @@ HTTP_STATUSES = range(100, 600)
 
 @dataclass(frozen=True)
 class Clients:
-    codedeploy: BaseClient
-    lambda_: BaseClient
-    sagemaker: BaseClient
-    autoscaling: BaseClient
+    codedeploy: BaseClient | TimeBoxedClient
+    lambda_: BaseClient | TimeBoxedClient
+    sagemaker: BaseClient | TimeBoxedClient
+    autoscaling: BaseClient | TimeBoxedClient
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,7 @@ class Settings:
     capacity: CapacityLimits | None
     samples: tuple[SampleRequest, ...]
     capacity_poll_seconds: float
+    max_hook_seconds: float = DEFAULT_MAX_HOOK_SECONDS
 
     @classmethod
     def from_env(cls, env: Env) -> Settings:
@@ -186,6 +201,9 @@ class Settings:
             samples=tuple(SampleRequest.parse(i, raw) for i, raw in enumerate(raw_samples)),
             capacity_poll_seconds=float_or_default(
                 env, "CAPACITY_POLL_SECONDS", DEFAULT_CAPACITY_POLL_SECONDS, minimum=1.0
+            ),
+            max_hook_seconds=float_or_default(
+                env, "MAX_HOOK_SECONDS", DEFAULT_MAX_HOOK_SECONDS, minimum=MIN_ROUND_SECONDS
             ),
         )
 
@@ -252,15 +270,29 @@ class _Observed:
     instances: int = 0
 
 
+class NeedsAnotherRunError(Exception):
+    """Green is still scaling out when this run's time is up, but the hook has time left."""
+
+    def __init__(self, floor: int, observed: str) -> None:
+        super().__init__(f"green still scaling out to {floor} instances ({observed})")
+        self.floor = floor
+
+
 def wait_for_green_capacity(
-    sagemaker: BaseClient,
+    sagemaker: BaseClient | TimeBoxedClient,
     *,
     green: str,
     variant_name: str,
     floor: int,
-    deadline: Deadline,
+    run_deadline: Deadline,
+    hook_deadline: Deadline,
     poll_seconds: float,
 ) -> None:
+    """Wait until green is InService with at least ``floor`` instances.
+
+    Raises ``NeedsAnotherRunError`` when this run's time is up first but the hook's is not
+    (by at least a worthwhile round), ``HookFailedError`` when the hook's time is up.
+    """
     observed = _Observed()
 
     def reached() -> bool:
@@ -280,12 +312,43 @@ def wait_for_green_capacity(
             )
         return observed.status == IN_SERVICE and observed.instances >= floor
 
-    if not wait_until(reached, deadline=deadline, interval=poll_seconds):
-        raise HookFailedError(
-            f"green endpoint {green} did not reach {floor} instances before the hook's time ran "
-            f"out (last seen {observed.status} with {observed.instances}); refusing to shift "
-            "traffic to an endpoint smaller than blue"
+    hook_ends_first = hook_deadline.at <= run_deadline.at
+    deadline = hook_deadline if hook_ends_first else run_deadline
+    if wait_until(reached, deadline=deadline, interval=poll_seconds):
+        return
+    last_seen = f"last seen {observed.status} with {observed.instances}"
+    if not hook_ends_first and hook_deadline.remaining() >= MIN_ROUND_SECONDS:
+        raise NeedsAnotherRunError(floor, last_seen)
+    raise HookFailedError(
+        f"green endpoint {green} did not reach {floor} instances before the hook's time ran "
+        f"out ({last_seen}); refusing to shift traffic to an endpoint smaller than blue"
+    )
+
+
+def _capacity_waiter(
+    clients: Clients,
+    *,
+    green: str,
+    settings: Settings,
+    run_deadline: Deadline,
+    hook_deadline: Deadline,
+) -> Callable[[int], None]:
+    """Waits for green to reach a floor, stopping early enough that every sample request can
+    still take its full timeout."""
+    keep_for_samples = len(settings.samples) * INVOKE_READ_TIMEOUT_SECONDS
+
+    def wait(floor: int) -> None:
+        wait_for_green_capacity(
+            clients.sagemaker,
+            green=green,
+            variant_name=settings.variant_name,
+            floor=floor,
+            run_deadline=run_deadline.earlier_by(keep_for_samples),
+            hook_deadline=hook_deadline.earlier_by(keep_for_samples),
+            poll_seconds=settings.capacity_poll_seconds,
         )
+
+    return wait
 
 
 def match_capacity(
@@ -294,7 +357,7 @@ def match_capacity(
     endpoints: Endpoints,
     green_description: Mapping[str, Any],
     settings: Settings,
-    deadline: Deadline,
+    wait: Callable[[int], None],
 ) -> str:
     """Make green at least as large as blue is right now (within green's maximum)."""
     limits = settings.capacity
@@ -329,15 +392,7 @@ def match_capacity(
         min_capacity=floor,
         max_capacity=limits.max_capacity,
     )
-    wait_for_green_capacity(
-        clients.sagemaker,
-        green=endpoints.green,
-        variant_name=variant_name,
-        floor=floor,
-        # Stop waiting early enough that every sample request can still take its full timeout.
-        deadline=deadline.earlier_by(len(settings.samples) * INVOKE_READ_TIMEOUT_SECONDS),
-        poll_seconds=settings.capacity_poll_seconds,
-    )
+    wait(floor)
     return f"raised green's capacity floor to {floor} (blue runs {blue_count}) and green reached it"
 
 
@@ -464,7 +519,7 @@ def verify_sample_response(
 
 
 def send_sample_requests(
-    lambda_client: BaseClient,
+    lambda_client: BaseClient | TimeBoxedClient,
     *,
     shift: AliasShift,
     endpoints: Endpoints,
@@ -495,32 +550,72 @@ def send_sample_requests(
 # --- the hook ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """This run of the hook: its event (handed on to a continuation), its own ARN, and its
+    place among the runs of one lifecycle event."""
+
+    event: Mapping[str, Any]
+    function_arn: str
+    continuation: Continuation
+    run_deadline: Deadline
+
+
 def check_pre_traffic(
-    deployment_id: str, *, clients: Clients, settings: Settings, deadline: Deadline
+    deployment_id: str, *, clients: Clients, settings: Settings, invocation: Invocation
 ) -> str:
     deployment = read_deployment(clients.codedeploy, deployment_id)
     endpoints = resolve_endpoints(clients.lambda_, deployment.shift)
+    if deployment.shift.is_reverse:
+        return (
+            f"reverse shift back to version {deployment.shift.target_version} (endpoint "
+            f"{endpoints.green}): CloudFormation is rolling the stack back; passes unchecked"
+        )
     green_description = clients.sagemaker.describe_endpoint(EndpointName=endpoints.green)
     status = green_description["EndpointStatus"]
-    if status != IN_SERVICE:
+    raised_floor = invocation.continuation.state.get("floor")
+    # A later run finds green Updating while it scales out: the wait below judges that.
+    if status != IN_SERVICE and raised_floor is None:
         reason = green_description.get("FailureReason")
         raise HookFailedError(
             f"green endpoint {endpoints.green} is {status}, not {IN_SERVICE}"
             + (f": {reason}" if reason else "")
         )
-    capacity = match_capacity(
+    run_deadline = invocation.run_deadline
+    wait = _capacity_waiter(
         clients,
-        endpoints=endpoints,
-        green_description=green_description,
+        green=endpoints.green,
         settings=settings,
-        deadline=deadline,
+        run_deadline=run_deadline,
+        hook_deadline=invocation.continuation.total_deadline(CLOCK, settings.max_hook_seconds),
     )
+    try:
+        if raised_floor is None:
+            capacity = match_capacity(
+                clients,
+                endpoints=endpoints,
+                green_description=green_description,
+                settings=settings,
+                wait=wait,
+            )
+        else:
+            wait(int(raised_floor))
+            capacity = f"green reached the capacity floor {raised_floor} set by an earlier run"
+    except NeedsAnotherRunError as waiting:
+        hand_over(
+            clients.lambda_,
+            function_arn=invocation.function_arn,
+            event=invocation.event,
+            continuation=invocation.continuation,
+            state={"floor": waiting.floor},
+            reason=str(waiting),
+        )
     samples = send_sample_requests(
         clients.lambda_,
         shift=deployment.shift,
         endpoints=endpoints,
         settings=settings,
-        deadline=deadline,
+        deadline=run_deadline,
     )
     return f"green endpoint {endpoints.green} is {IN_SERVICE}; {capacity}; {samples}"
 
@@ -537,11 +632,18 @@ CLOCK: Clock = SystemClock()
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str | None]:
     deadline = Deadline.from_context(context, CLOCK, SAFETY_MARGIN_SECONDS)
+    bind_deadlines(CLIENTS, deadline, report_margin=SAFETY_MARGIN_SECONDS)
 
     def check(hook: HookEvent) -> str:
         settings = Settings.from_env(os.environ)
+        invocation = Invocation(
+            event=event,
+            function_arn=context.invoked_function_arn,
+            continuation=Continuation.from_event(event, CLOCK),
+            run_deadline=deadline,
+        )
         return check_pre_traffic(
-            hook.deployment_id, clients=CLIENTS, settings=settings, deadline=deadline
+            hook.deployment_id, clients=CLIENTS, settings=settings, invocation=invocation
         )
 
     result = run_lifecycle_hook(event, codedeploy=CLIENTS.codedeploy, check=check, logger=logger)

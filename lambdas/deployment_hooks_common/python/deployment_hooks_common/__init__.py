@@ -8,7 +8,7 @@ from deployment_hooks_common.deployment import (
     read_deployment,
     resolve_endpoints,
 )
-from deployment_hooks_common.errors import ConfigError, HookFailedError
+from deployment_hooks_common.errors import ConfigError, HandedOverError, HookFailedError
 from deployment_hooks_common.lifecycle import (
     FAILED,
     SUCCEEDED,
@@ -26,6 +26,7 @@ __all__ = [
     "Deadline",
     "Deployment",
     "Endpoints",
+    "HandedOverError",
     "HookEvent",
     "HookFailedError",
     "HookResult",

@@ -61,6 +61,10 @@ class Deadline:
         """This deadline or ``seconds`` from now, whichever comes first."""
         return Deadline(clock=self.clock, at=min(self.at, self.clock.monotonic() + seconds))
 
+    def later_by(self, seconds: float) -> Deadline:
+        """This deadline moved ``seconds`` later (e.g. into the margin kept for the report)."""
+        return Deadline(clock=self.clock, at=self.at + seconds)
+
     def earlier_by(self, seconds: float) -> Deadline:
         """This deadline moved ``seconds`` earlier, to keep time for work that comes after."""
         return Deadline(clock=self.clock, at=self.at - seconds)

@@ -38,6 +38,16 @@ class AliasShift:
     current_version: str | None
     target_version: str
 
+    @property
+    def is_reverse(self) -> bool:
+        """True when the alias moves back to an OLDER version: CloudFormation rolling a stack
+        update back after the forward shift succeeded. Versions are published with rising
+        numbers, so a forward shift always targets a higher one."""
+        current, target = self.current_version, self.target_version
+        if current is None or not (current.isdigit() and target.isdigit()):
+            return False
+        return int(target) < int(current)
+
 
 @dataclass(frozen=True)
 class Deployment:

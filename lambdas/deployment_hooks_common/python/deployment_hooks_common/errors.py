@@ -7,3 +7,8 @@ class HookFailedError(Exception):
 
 class ConfigError(HookFailedError):
     """The hook's own environment is missing or malformed (a deployment bug, not a model bug)."""
+
+
+class HandedOverError(Exception):
+    """The check goes on in another invocation of the same hook, which reports the outcome
+    (a wait longer than one Lambda run). Raised only once that invocation is under way."""

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from aws_lambda_powertools import Logger
 from botocore.client import BaseClient
 
-from deployment_hooks_common.errors import HookFailedError
+from deployment_hooks_common.errors import HandedOverError, HookFailedError
 
 Status = Literal["Succeeded", "Failed"]
 SUCCEEDED: Status = "Succeeded"
@@ -68,7 +68,9 @@ def run_lifecycle_hook(
 
     ``check`` returns a one-line summary of what it verified; it raises :class:`HookFailedError`
     with the reason when the deployment must stop. Any other exception is a crash: it is logged
-    with its traceback and reported as ``Failed`` too. If the event carries no ids there is
+    with its traceback and reported as ``Failed`` too. A check that has handed its work
+    to another invocation of the hook raises :class:`HandedOverError`: nothing is
+    reported. If the event carries no ids there is
     nothing to report to, so the hook logs and returns without raising.
 
     ``logger`` is the handler's own (parent) Logger: the deployment ids are appended to it so
@@ -89,17 +91,21 @@ def run_lifecycle_hook(
         logger.append_keys(deployment_id=hook.deployment_id, hook_execution_id=hook.execution_id)
         reason = check(hook)
         status = SUCCEEDED
+    except HandedOverError as handed_over:
+        # Another invocation of this hook carries on and will report; reporting here too
+        # would end the lifecycle event early.
+        logger.info(f"continuing in another invocation: {handed_over}")
+        return HookResult(status=None, reason=str(handed_over))
     except HookFailedError as exc:
         reason = str(exc)
     except Exception as exc:
         reason = f"the hook crashed: {type(exc).__name__}: {exc}"
         logger.exception("hook crashed")
-    finally:
-        log = logger.info if status == SUCCEEDED else logger.error
-        log(f"reporting {status} to CodeDeploy: {reason}", extra={"status": status})
-        try:
-            report(codedeploy, hook, status)
-        except Exception:
-            logger.exception("could not report the lifecycle hook status to CodeDeploy")
-            raise
+    log = logger.info if status == SUCCEEDED else logger.error
+    log(f"reporting {status} to CodeDeploy: {reason}", extra={"status": status})
+    try:
+        report(codedeploy, hook, status)
+    except Exception:
+        logger.exception("could not report the lifecycle hook status to CodeDeploy")
+        raise
     return HookResult(status=status, reason=reason)

@@ -25,6 +25,10 @@ def require_str(env: Env, name: str) -> str:
     return value
 
 
+def optional_str(env: Env, name: str) -> str | None:
+    return _raw(env, name)
+
+
 def optional_int(env: Env, name: str, *, minimum: int = 0) -> int | None:
     value = _raw(env, name)
     if value is None:
