@@ -337,21 +337,19 @@ DEFAULT_SAMPLE_REQUEST = SampleRequest(
 class RollbackAlarmThresholds(_AlarmWindow):
     """Alarms that stop a blue/green shift and roll it back. Each watches only what is new: the
     green endpoint (by its literal name), the new front-end version (``ExecutedVersion``) and
-    the new model version's front-end metrics (``ModelVersion`` = fingerprint). A value is the
-    count a period above which the alarm fires; 0 means any occurrence.
+    the new model version's front-end metrics (``ModelVersion`` = fingerprint). They judge
+    error RATIOS, and only in a period with at least ``min_requests`` requests: a count is
+    blind at 10% of a quiet API and trips on a busy one for a tiny error rate.
 
     The window defaults to one one-minute period, so a bad minute stops even a short canary.
     """
 
     evaluation_periods: int = Field(default=1, gt=0)
     datapoints_to_alarm: int = Field(default=1, gt=0)
-    invocation_5xx_errors: int = Field(default=2, ge=0)
+    max_error_ratio: float = Field(default=0.02, gt=0, lt=1)
+    min_requests: int = Field(default=3, ge=1)
     # Default: the model's alarms.model_latency_p99_ms, one latency budget per model.
     model_latency_p99_ms: int | None = Field(default=None, gt=0)
-    # The front end answers every SageMaker failure itself, so any function error is a defect.
-    frontend_errors: int = Field(default=0, ge=0)
-    model_errors: int = Field(default=2, ge=0)
-    model_timeouts: int = Field(default=2, ge=0)
 
 
 class DeploymentSettings(_Strict):
@@ -361,9 +359,10 @@ class DeploymentSettings(_Strict):
     (see ``infra.deployment_configs``). Default: the environment's ``deployment_config``.
     ``sample_requests``: what the pre-traffic hook sends through the new version. Default: the
     model's ``canary_request`` expecting a 200, else a minimal JSON request.
-    ``min_invocations``: invocations green must have served (since the deployment started)
-    when the post-traffic hook runs. The pre-traffic hook's samples count too, so the default
-    is one more than their number: at least one real request must have reached green.
+    ``min_invocations``: invocations of green (since the deployment started) after which the
+    post-traffic hook decides without waiting out ``metrics_wait_seconds``. The pre-traffic
+    hook's samples count too, so the default is one more than their number. Fewer is not a
+    failure: on a quiet API the hook judges what arrived once the wait is over.
     ``max_5xx_ratio``: the share of green's invocations that may have failed with a 5xx.
     ``metrics_wait_seconds``: how long the post-traffic hook waits for CloudWatch to show that.
 

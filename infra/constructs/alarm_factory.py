@@ -21,6 +21,7 @@ def threshold_alarm(
     treat_missing_data: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     alarm_action: cloudwatch.IAlarmAction | None = None,
     notify_ok: bool = False,
+    alarm_name: str | None = None,
 ) -> cloudwatch.Alarm:
     """A ``cloudwatch.Alarm`` named ``construct_id`` under ``scope``.
 
@@ -34,6 +35,7 @@ def threshold_alarm(
     :param treat_missing_data: Default: not breaching (metrics published only on traffic).
     :param alarm_action: where the ALARM transition goes. Default: nowhere.
     :param notify_ok: also send the OK transition to ``alarm_action``. Default: false.
+    :param alarm_name: Default: a name CloudFormation generates from the logical id.
     """
     alarm = cloudwatch.Alarm(
         scope,
@@ -45,6 +47,7 @@ def threshold_alarm(
         datapoints_to_alarm=datapoints_to_alarm,
         treat_missing_data=treat_missing_data,
         alarm_description=description,
+        alarm_name=alarm_name,
     )
     if alarm_action is not None:
         alarm.add_alarm_action(alarm_action)

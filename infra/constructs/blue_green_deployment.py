@@ -17,9 +17,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.endpoint_autoscaling import SERVICE_LINKED_ROLE, EndpointAutoscaling
 from infra.constructs.model_endpoint import ModelEndpoint
-from infra.constructs.model_frontend import ModelFrontend
+from infra.constructs.model_frontend import METRICS_NAMESPACE, ModelFrontend
 from infra.constructs.python_function import PythonFunction, code_from_folder
 from infra.constructs.stack_facts import stack_facts
 from infra.deployment_configs import HOOK_TIMEOUT_SECONDS, cdk_attribute
@@ -34,6 +35,9 @@ HOOKS_COMMON_CODE = LAMBDAS / "deployment_hooks_common"
 # Lambda's maximum. The pre-traffic hook may wait for green to scale out to blue's size, the
 # post-traffic hook for CloudWatch to show green's traffic.
 HOOK_TIMEOUT = Duration.seconds(HOOK_TIMEOUT_SECONDS)
+# CodeDeploy fails a lifecycle hook after one hour: the pre-traffic hook's runs together stop
+# waiting for green's capacity 5 minutes before that (see deployment_hooks_common.continuation).
+MAX_HOOK_DURATION = Duration.minutes(55)
 _AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
@@ -84,6 +88,8 @@ class BlueGreenDeployment(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_encryption_key: kms.IKey | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        max_hook_duration: Duration = MAX_HOOK_DURATION,
+        alarm_action: cloudwatch.IAlarmAction | None = None,
     ) -> None:
         """
         :param frontend: whose alias to shift.
@@ -112,6 +118,11 @@ class BlueGreenDeployment(Construct):
         :param log_retention: Default: one month.
         :param log_encryption_key: Default: CloudWatch Logs' own encryption.
         :param log_removal_policy: Default: ``RETAIN``.
+        :param max_hook_duration: how long the pre-traffic hook may wait for green's capacity
+            in all, over as many 15-minute runs as it takes. At most CodeDeploy's one hour.
+            Default: 55 minutes.
+        :param alarm_action: where the alarm on a failed capacity-floor restore goes (e.g.
+            ``AlertsTopic.alarm_action``). Default: nowhere.
         """
         super().__init__(scope, construct_id)
         if not sample_requests:
@@ -122,6 +133,10 @@ class BlueGreenDeployment(Construct):
             raise ValueError("max_5xx_ratio must be between 0 and 1")
         if to_seconds(metrics_wait) >= HOOK_TIMEOUT_SECONDS:
             raise ValueError("metrics_wait must be shorter than the hook's 15-minute timeout")
+        if not 60 <= to_seconds(max_hook_duration) < 3600:
+            raise ValueError(
+                "max_hook_duration must be at least a minute and under CodeDeploy's one hour"
+            )
         model = frontend.model_name
         common: dict[str, Any] = {
             "layers": layers,
@@ -176,6 +191,7 @@ class BlueGreenDeployment(Construct):
                 "POWERTOOLS_SERVICE_NAME": f"{model}-pre-traffic-hook",
                 "SAMPLE_REQUESTS": json.dumps(list(sample_requests), separators=(",", ":")),
                 "CAPACITY_POLL_SECONDS": str(int(to_seconds(capacity_poll_interval))),
+                "MAX_HOOK_SECONDS": str(int(to_seconds(max_hook_duration))),
             },
             inline_policy=pre_policy,
             **common,
@@ -188,6 +204,8 @@ class BlueGreenDeployment(Construct):
             environment={
                 **shared_env,
                 "POWERTOOLS_SERVICE_NAME": f"{model}-post-traffic-hook",
+                "MODEL_NAME": model,
+                "METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "MIN_INVOCATIONS": str(min_invocations),
                 "MAX_5XX_RATIO": str(max_5xx_ratio),
                 "METRICS_WAIT_SECONDS": str(int(to_seconds(metrics_wait))),
@@ -226,11 +244,52 @@ class BlueGreenDeployment(Construct):
             "CodeDeploy invokes the hooks by name; Grant.invoke covers their versions too.",
             findings=findings[len(wildcards) :],
         )
-        # The shift starts only when green's scalable target exists: the pre-traffic hook
-        # resizes it, and registering it first would race CloudFormation creating it. (The
-        # hooks, with their policies, are already referenced by the alias's UpdatePolicy.)
+        # A scale-out longer than one run continues in a new invocation of the pre-traffic
+        # hook. A policy of its own: in the role's default policy the function's ARN would
+        # make the function depend on itself.
+        self.pre_traffic_continuation_policy = iam.Policy(
+            self,
+            "PreTrafficHookContinuation",
+            roles=[pre.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"],
+                    resources=[self.pre_traffic_hook.function_arn],
+                )
+            ],
+        )
+        # The alias update is what starts a deployment: everything that deployment relies on
+        # is updated first, explicitly rather than through whatever references happen to
+        # exist. The rollback alarms must already watch green (they are new per version), the
+        # group must already list them, the hooks must already be allowed their calls, and
+        # green's scalable target must exist (the pre-traffic hook resizes it; registering it
+        # first would race CloudFormation creating it).
+        for dependency in (
+            self.deployment_group,
+            *self.rollback_alarms,
+            self.pre_traffic_continuation_policy,
+            *([autoscaling] if autoscaling is not None else []),
+        ):
+            frontend.alias.node.add_dependency(dependency)
+        self.floor_restore_alarm: cloudwatch.Alarm | None = None
         if autoscaling is not None:
-            frontend.alias.node.add_dependency(autoscaling)
+            self.floor_restore_alarm = threshold_alarm(
+                self,
+                "CapacityFloorRestoreFailed",
+                metric=cloudwatch.Metric(
+                    namespace=METRICS_NAMESPACE,
+                    metric_name="CapacityFloorRestoreFailures",
+                    dimensions_map={"ModelName": model},
+                    statistic="Sum",
+                    period=Duration.minutes(5),
+                ),
+                threshold=0,
+                description=f"The post-traffic hook of model {model} could not lower the new "
+                "endpoint's capacity floor back to the configured minimum: it stays at blue's "
+                "size (costs money) until set by hand; the hook's log names the endpoint and "
+                "the value",
+                alarm_action=alarm_action,
+            )
 
     def _hook_policies(
         self,

@@ -152,9 +152,12 @@ class ModelFrontend(Construct):
     def metric_version_errors(self, **props: Any) -> cloudwatch.Metric:
         """``Errors`` of the current version only, invoked through the alias: during a shift it
         counts the new version's errors, never the old one's. Default: Sum over 1 minute."""
+        return self._version_metric("Errors", **props)
+
+    def _version_metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
         function_name = self.function.function_name
         return self._metric(
-            "Errors",
+            metric_name,
             namespace="AWS/Lambda",
             dimensions={
                 "FunctionName": function_name,
@@ -166,9 +169,21 @@ class ModelFrontend(Construct):
             **props,
         )
 
+    def metric_version_invocations(self, **props: Any) -> cloudwatch.Metric:
+        """``Invocations`` of the current version through the alias: during a shift, the
+        requests the new version served (the denominator of its error ratio). Default: Sum
+        over 1 minute."""
+        return self._version_metric("Invocations", **props)
+
     def metric_model_errors(self, **props: Any) -> cloudwatch.Metric:
-        """The front end's ``ModelErrors`` of this model version. Default: Sum over 1 minute."""
+        """The front end's ``ModelErrors`` of this model version: the container answered 5xx
+        (or no status). Default: Sum over 1 minute."""
         return self._model_metric("ModelErrors", **props)
+
+    def metric_model_client_errors(self, **props: Any) -> cloudwatch.Metric:
+        """The front end's ``ModelClientErrors`` of this model version: the container answered
+        4xx, i.e. the caller's input was bad. Default: Sum over 1 minute."""
+        return self._model_metric("ModelClientErrors", **props)
 
     def metric_model_timeouts(self, **props: Any) -> cloudwatch.Metric:
         """The front end's ``ModelTimeouts`` of this model version. Default: Sum over 1 minute."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
@@ -15,31 +15,45 @@ from infra.constructs.model_frontend import ModelFrontend
 _MICROSECONDS_PER_MS = 1000  # SageMaker reports latencies in microseconds
 # Fewer ModelLatency samples than this in a period and the p99 is not judged (see the class).
 DEFAULT_MODEL_LATENCY_MIN_SAMPLES = 20
+DEFAULT_MAX_ERROR_RATIO = 0.02
+DEFAULT_MIN_REQUESTS = 3
 
 
 class GreenRollbackAlarms(Construct):
-    """Alarms for a CodeDeploy deployment group, each scoped to the new (green) side only:
+    """Alarms for a CodeDeploy deployment group, each scoped to the new (green) side only and
+    each judging a RATIO over a minimum number of requests, never an absolute count:
 
-    - the green endpoint's ``Invocation5XXErrors`` and p99 ``ModelLatency`` (dimensions hold the
-      endpoint's literal name, which only green has);
-    - the new front-end version's Lambda ``Errors`` (alias + ``ExecutedVersion``);
-    - the front end's ``ModelErrors``, ``ModelTimeouts`` and ``FrontendFailures`` (every 500 it
-      answers: access denied, bugs, ...) of the new model version (``ModelVersion`` = the
-      fingerprint, which only green's version emits).
+    - ``endpoint_5xx_ratio_alarm``: green's ``Invocation5XXErrors / Invocations`` (the
+      endpoint's literal name is in the dimensions, and only green has it). Callers' bad input
+      (the container's 4xx) is ``Invocation4XXErrors`` and never counts.
+    - ``frontend_error_ratio_alarm``: what went wrong in the new front-end version, divided by
+      the requests it served through the alias (``ExecutedVersion``): ``ModelErrors`` (the
+      container answered 5xx), ``ModelTimeouts``, ``FrontendFailures`` (every 500 it
+      answered: access denied, a bug) and Lambda ``Errors``. ``ModelClientErrors`` (the
+      container's 4xx) are left out on purpose.
+    - ``model_latency_alarm``: green's p99 ``ModelLatency``.
 
-    The latency alarm watches metric math, ``IF(n >= MIN_SAMPLES, p99, 0)``: the p99 of a period
-    counts only once green served at least ``model_latency_min_samples`` requests in it. Green's
-    first invocations are the pre-traffic hook's few sample requests, whose p99 is merely the
-    slowest of a handful (a cold first inference); judged alone it would roll a healthy model
-    back. The price: while green serves fewer requests a period than that, its latency cannot
-    roll the shift back (the endpoint's own p99 alarm, ``EndpointAlarms``, still notifies).
+    Why ratios: a count threshold is blind at low traffic (10% of a quiet API never reaches
+    "more than 2 a minute" even when every request fails) and trips on a busy API for a tiny
+    error rate. A ratio is judged only in a period with at least ``min_requests`` requests
+    (``IF(n >= min, errors / n, 0)``), so one unlucky request of a cold green does not decide;
+    below that, the post-traffic hook judges green over the whole deployment.
+
+    The latency alarm likewise watches ``IF(n >= MIN_SAMPLES, p99, 0)``: green's first
+    invocations are the pre-traffic hook's few sample requests, whose p99 is merely the
+    slowest of a handful (a cold first inference).
+
+    Every alarm's NAME carries the new front-end version's number, so each deployment gets
+    fresh alarms (CloudFormation replaces an alarm whose name changes) that start in
+    INSUFFICIENT_DATA. Updated in place, an alarm would keep the state it had: one still in
+    ALARM because the live version is failing would stop the very deployment that fixes it.
+    Fresh alarms also see no data from before the deployment: their dimensions are new.
 
     None of them can be tripped by blue's traffic alone, so blue's trouble never rolls green
     back. Missing data is not breaching: no traffic on green is the post-traffic hook's call.
 
-    Created resources: ``endpoint_5xx_alarm``, ``model_latency_alarm``,
-    ``frontend_errors_alarm``, ``model_errors_alarm``, ``model_timeouts_alarm``,
-    ``frontend_failures_alarm`` (all in ``alarms``).
+    Created resources: ``endpoint_5xx_ratio_alarm``, ``frontend_error_ratio_alarm``,
+    ``model_latency_alarm`` (all in ``alarms``).
     """
 
     def __init__(
@@ -49,13 +63,10 @@ class GreenRollbackAlarms(Construct):
         *,
         endpoint: ModelEndpoint,
         frontend: ModelFrontend,
-        invocation_5xx_errors: int = 2,
+        max_error_ratio: float = DEFAULT_MAX_ERROR_RATIO,
+        min_requests: int = DEFAULT_MIN_REQUESTS,
         model_latency_p99_ms: int = 1000,
         model_latency_min_samples: int = DEFAULT_MODEL_LATENCY_MIN_SAMPLES,
-        frontend_errors: int = 0,
-        model_errors: int = 2,
-        model_timeouts: int = 2,
-        frontend_failures: int = 0,
         period: Duration = Duration.minutes(1),
         evaluation_periods: int = 1,
         datapoints_to_alarm: int = 1,
@@ -64,19 +75,14 @@ class GreenRollbackAlarms(Construct):
         """
         :param endpoint: the endpoint the new version calls (green).
         :param frontend: the front end whose current version is new.
-        :param invocation_5xx_errors: green 5xx a period above which to alarm. Default: 2.
+        :param max_error_ratio: share of green's requests in a period that may fail before
+            the shift rolls back (both ratio alarms). Default: 0.02.
+        :param min_requests: requests a period below which the ratios are not judged (the
+            alarms see 0). Default: 3.
         :param model_latency_p99_ms: green p99 model latency (ms) above which to alarm.
             Default: 1000.
         :param model_latency_min_samples: green ``ModelLatency`` samples (requests) a period
             below which the p99 is not judged (the alarm sees 0). Default: 20.
-        :param frontend_errors: new-version function errors a period above which to alarm.
-            Default: 0 (any).
-        :param model_errors: new-version ``ModelErrors`` a period above which to alarm.
-            Default: 2.
-        :param model_timeouts: new-version ``ModelTimeouts`` a period above which to alarm.
-            Default: 2.
-        :param frontend_failures: new-version ``FrontendFailures`` (500 answers) a period above
-            which to alarm. Default: 0 (any).
         :param period: Default: 1 minute.
         :param evaluation_periods: Default: 1.
         :param datapoints_to_alarm: Default: 1.
@@ -84,15 +90,10 @@ class GreenRollbackAlarms(Construct):
             sees which check stopped the shift. Default: CodeDeploy alone reacts.
         """
         super().__init__(scope, construct_id)
-        for name, value in {
-            "invocation_5xx_errors": invocation_5xx_errors,
-            "frontend_errors": frontend_errors,
-            "model_errors": model_errors,
-            "model_timeouts": model_timeouts,
-            "frontend_failures": frontend_failures,
-        }.items():
-            if value < 0:
-                raise ValueError(f"{name} must not be negative, got {value}")
+        if not 0 < max_error_ratio < 1:
+            raise ValueError(f"max_error_ratio must be between 0 and 1, got {max_error_ratio}")
+        if min_requests < 1:
+            raise ValueError(f"min_requests must be at least 1, got {min_requests}")
         if model_latency_p99_ms <= 0:
             raise ValueError(f"model_latency_p99_ms must be positive, got {model_latency_p99_ms}")
         if model_latency_min_samples < 1:
@@ -102,6 +103,8 @@ class GreenRollbackAlarms(Construct):
         if not 0 < datapoints_to_alarm <= evaluation_periods:
             raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
         green = f"{endpoint.endpoint_name} (model version {frontend.model_version})"
+        name_prefix = f"{Stack.of(self).stack_name}-{frontend.model_name}-rollback"
+        version = frontend.version.version  # a token: the number CloudFormation publishes
 
         alarm = partial(
             threshold_alarm,
@@ -110,12 +113,46 @@ class GreenRollbackAlarms(Construct):
             datapoints_to_alarm=datapoints_to_alarm,
             alarm_action=alarm_action,
         )
-        self.endpoint_5xx_alarm = alarm(
-            "Endpoint5XXErrors",
-            metric=endpoint.metric_invocation_5xx_errors(period=period),
-            threshold=invocation_5xx_errors,
-            description=f"Rolls back the shift to {green}: green endpoint answered more than "
-            f"{invocation_5xx_errors} 5xx a period",
+        endpoint_ratio = cloudwatch.MathExpression(
+            expression=f"IF(n >= {min_requests}, FILL(e, 0) / n, 0)",
+            using_metrics={
+                "e": endpoint.metric_invocation_5xx_errors(period=period),
+                "n": endpoint.metric_invocations(period=period),
+            },
+            label=f"green 5xx ratio, 0 under {min_requests} invocations",
+            period=period,
+        )
+        self.endpoint_5xx_ratio_alarm = alarm(
+            "Endpoint5XXRatio",
+            alarm_name=f"{name_prefix}-endpoint-5xx-ratio-v{version}",
+            metric=endpoint_ratio,
+            threshold=max_error_ratio,
+            description=f"Rolls back the shift to {green}: more than {max_error_ratio:.0%} of "
+            f"green's invocations in a period (with at least {min_requests}) answered 5xx",
+        )
+        frontend_ratio = cloudwatch.MathExpression(
+            expression=(
+                f"IF(n >= {min_requests}, (FILL(model, 0) + FILL(timeouts, 0) + "
+                "FILL(failures, 0) + FILL(errors, 0)) / n, 0)"
+            ),
+            using_metrics={
+                "model": frontend.metric_model_errors(period=period),
+                "timeouts": frontend.metric_model_timeouts(period=period),
+                "failures": frontend.metric_frontend_failures(period=period),
+                "errors": frontend.metric_version_errors(period=period),
+                "n": frontend.metric_version_invocations(period=period),
+            },
+            label=f"new version's failed share, 0 under {min_requests} requests",
+            period=period,
+        )
+        self.frontend_error_ratio_alarm = alarm(
+            "FrontendErrorRatio",
+            alarm_name=f"{name_prefix}-frontend-error-ratio-v{version}",
+            metric=frontend_ratio,
+            threshold=max_error_ratio,
+            description=f"Rolls back the shift to {green}: more than {max_error_ratio:.0%} of "
+            f"the new version's requests in a period (with at least {min_requests}) failed "
+            "(model 5xx, timeouts, HTTP 500s, function errors; see its log)",
         )
         guarded_p99 = cloudwatch.MathExpression(
             expression=f"IF(n >= {model_latency_min_samples}, p99, 0)",
@@ -127,47 +164,16 @@ class GreenRollbackAlarms(Construct):
             period=period,
         )
         self.model_latency_alarm = alarm(
-            "ModelLatencyP99",  # the id of the single-metric alarm before it: same logical id
+            "ModelLatencyP99",
+            alarm_name=f"{name_prefix}-model-latency-p99-v{version}",
             metric=guarded_p99,
             threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
             description=f"Rolls back the shift to {green}: green endpoint p99 model latency "
             f"above {model_latency_p99_ms} ms over at least {model_latency_min_samples} "
             "requests a period",
         )
-        self.frontend_errors_alarm = alarm(
-            "FrontendErrors",
-            metric=frontend.metric_version_errors(period=period),
-            threshold=frontend_errors,
-            description=f"Rolls back the shift to {green}: new front-end version failed more "
-            f"than {frontend_errors} times a period",
-        )
-        self.model_errors_alarm = alarm(
-            "ModelErrors",
-            metric=frontend.metric_model_errors(period=period),
-            threshold=model_errors,
-            description=f"Rolls back the shift to {green}: more than {model_errors} model "
-            "errors a period",
-        )
-        self.model_timeouts_alarm = alarm(
-            "ModelTimeouts",
-            metric=frontend.metric_model_timeouts(period=period),
-            threshold=model_timeouts,
-            description=f"Rolls back the shift to {green}: more than {model_timeouts} model "
-            "timeouts a period",
-        )
-        self.frontend_failures_alarm = alarm(
-            "FrontendFailures",
-            metric=frontend.metric_frontend_failures(period=period),
-            threshold=frontend_failures,
-            description=f"Rolls back the shift to {green}: the new front-end version answered "
-            f"more than {frontend_failures} HTTP 500s a period (access denied, a bug, ...: see "
-            "its log)",
-        )
         self.alarms: list[cloudwatch.IAlarm] = [
-            self.endpoint_5xx_alarm,
+            self.endpoint_5xx_ratio_alarm,
+            self.frontend_error_ratio_alarm,
             self.model_latency_alarm,
-            self.frontend_errors_alarm,
-            self.model_errors_alarm,
-            self.model_timeouts_alarm,
-            self.frontend_failures_alarm,
         ]
