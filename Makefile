@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_DEPRECATED := quiet
 
-.PHONY: install synth lint test unit infra-test snapshot-update bench-frontend bench-synth deploy-dev deploy-prod clean
+.PHONY: install synth lint test unit infra-test snapshot-update bench-frontend bench-synth bench-rollouts deploy-dev deploy-prod clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -50,6 +50,9 @@ bench-frontend: install
 
 bench-synth: install
 	$(BIN)/python tests/benchmarks/bench_synth.py
+
+bench-rollouts: install
+	$(BIN)/python tests/benchmarks/bench_rollouts.py
 
 deploy-dev: synth
 	npx --no-install cdk deploy DevStack
