@@ -8,6 +8,7 @@ import click
 
 from infra.cli.context import Context
 from infra.cli.invoke import invoke
+from infra.cli.loadtest import loadtest
 from infra.config import ENVIRONMENTS_DIR
 
 EXAMPLES = """
@@ -44,6 +45,7 @@ def cli(
 
 
 cli.add_command(invoke)
+cli.add_command(loadtest)
 
 
 def main() -> None:

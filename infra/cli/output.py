@@ -30,10 +30,21 @@ def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any
     return result
 
 
+class Bar:
+    """One task of a Rich progress display."""
+
+    def __init__(self, progress: Progress, description: str, total: float | None) -> None:
+        self._progress = progress
+        self._task = progress.add_task(description, total=total)
+
+    def update(self, description: str | None = None, advance: float = 0) -> None:
+        self._progress.update(self._task, description=description, advance=advance)
+
+
 @contextmanager
-def progress(description: str, total: float | None) -> Iterator[Progress]:
-    """A progress bar on stderr; ``progress.update(task, advance=...)`` with task 0."""
-    bar = Progress(
+def progress(description: str, total: float | None) -> Iterator[Bar]:
+    """A progress bar on stderr, gone when the block ends (the result is what stays)."""
+    display = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
@@ -41,6 +52,5 @@ def progress(description: str, total: float | None) -> Iterator[Progress]:
         console=stderr,
         transient=True,
     )
-    with bar:
-        bar.add_task(description, total=total)
-        yield bar
+    with display:
+        yield Bar(display, description, total)
