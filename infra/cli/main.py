@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from infra.cli.context import Context
+from infra.cli.cost import cost
 from infra.cli.invoke import invoke
 from infra.cli.loadtest import loadtest
 from infra.config import ENVIRONMENTS_DIR
@@ -46,6 +47,7 @@ def cli(
 
 cli.add_command(invoke)
 cli.add_command(loadtest)
+cli.add_command(cost)
 
 
 def main() -> None:

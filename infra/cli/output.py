@@ -12,7 +12,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-stdout = Console(soft_wrap=True)
+# Piped output (no terminal) would otherwise be cut to 80 columns and truncate table cells.
+_PIPED_WIDTH = 120
+stdout = Console()
+if not stdout.is_terminal:
+    stdout = Console(width=_PIPED_WIDTH)
 stderr = Console(stderr=True)
 
 
