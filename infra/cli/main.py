@@ -10,6 +10,7 @@ from infra.cli.context import Context
 from infra.cli.cost import cost
 from infra.cli.invoke import invoke
 from infra.cli.loadtest import loadtest
+from infra.cli.preview import preview
 from infra.config import ENVIRONMENTS_DIR
 
 EXAMPLES = """
@@ -48,6 +49,7 @@ def cli(
 cli.add_command(invoke)
 cli.add_command(loadtest)
 cli.add_command(cost)
+cli.add_command(preview)
 
 
 def main() -> None:
