@@ -11,6 +11,7 @@ from infra.cli.cost import cost
 from infra.cli.invoke import invoke
 from infra.cli.loadtest import loadtest
 from infra.cli.preview import preview
+from infra.cli.watch import watch
 from infra.config import ENVIRONMENTS_DIR
 
 EXAMPLES = """
@@ -50,6 +51,7 @@ cli.add_command(invoke)
 cli.add_command(loadtest)
 cli.add_command(cost)
 cli.add_command(preview)
+cli.add_command(watch)
 
 
 def main() -> None:
