@@ -122,3 +122,14 @@ def model_invoke_url(context: Context, environment: EnvironmentConfig, model: Mo
             EXIT_FAILED,
         )
     return outputs[key]
+
+
+def project_root() -> Path:
+    """The checkout whose cdk.json the CDK CLI runs with (synth, deploy)."""
+    for folder in [Path.cwd(), *Path.cwd().parents]:
+        if (folder / "cdk.json").exists():
+            return folder
+    raise CliError(
+        "no cdk.json here or above: run this from the project checkout (it runs the CDK CLI)",
+        EXIT_FAILED,
+    )

@@ -8,6 +8,7 @@ import click
 
 from infra.cli.context import Context
 from infra.cli.cost import cost
+from infra.cli.drill import drill
 from infra.cli.invoke import invoke
 from infra.cli.loadtest import loadtest
 from infra.cli.preview import preview
@@ -52,6 +53,7 @@ cli.add_command(loadtest)
 cli.add_command(cost)
 cli.add_command(preview)
 cli.add_command(watch)
+cli.add_command(drill)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from infra.cli import output
-from infra.cli.context import Context, missing_stack_message, stack_missing
+from infra.cli.context import Context, missing_stack_message, project_root, stack_missing
 from infra.cli.errors import EXIT_FAILED, CliError, aws_errors
 from infra.cli.pricing import DEFAULT_PRICES, load_prices
 from infra.cli.release_plan import Change, ModelPlan, ReleasePlan, release_plan
@@ -48,16 +48,6 @@ def deployed_template(context: Context, stack: str) -> dict[str, Any]:
             raise
     # boto3 hands back JSON templates already parsed; CDK deploys JSON.
     return body if isinstance(body, dict) else json.loads(body)
-
-
-def project_root() -> Path:
-    for folder in [Path.cwd(), *Path.cwd().parents]:
-        if (folder / "cdk.json").exists():
-            return folder
-    raise CliError(
-        "no cdk.json here or above: run preview from the project checkout, or give --to DIR",
-        EXIT_FAILED,
-    )
 
 
 def fresh_synth(stack: str, folder: Path) -> dict[str, Any]:

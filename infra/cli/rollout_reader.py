@@ -95,15 +95,18 @@ def follow(
     interval: float,
     timeout: float,
     on_snapshot: Callable[[Snapshot], None],
+    give_up: Callable[[], bool] = lambda: False,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Snapshot:
-    """Read until the deployment ends or ``timeout`` seconds pass; the last snapshot."""
+    """Read until the deployment ends, ``timeout`` seconds pass or ``give_up()`` (checked
+    before each read, so the last read still happens); the last snapshot."""
     deadline = clock() + timeout
     while True:
+        stopping = give_up()
         snapshot = read()
         on_snapshot(snapshot)
-        if snapshot.outcome is not None or clock() >= deadline:
+        if snapshot.outcome is not None or stopping or clock() >= deadline:
             return snapshot
         sleep(interval)
 
