@@ -184,7 +184,7 @@ def drill(
             f"Deploy a failing {model} to {environment.stack_name}, then restore it?", abort=True
         )
     with tempfile.NamedTemporaryFile("w", prefix="drill-", suffix=".log", delete=False) as log:
-        output.stderr.print(f"cdk output: {log.name}")
+        output.note(f"cdk output: {log.name}")
         with output.stderr.status(f"drill {model} on {environment.stack_name}") as status:
             result, last = run_drill(
                 context,

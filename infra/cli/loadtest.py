@@ -264,13 +264,13 @@ def loadtest(
         write_recommendation(
             path, write[1], result["recommended_max_requests_per_second"], safety_factor
         )
-        output.stderr.print(f"wrote {write[1]}'s autoscaling to {path}")
+        output.note(f"wrote {write[1]}'s autoscaling to {path}")
 
 
 def _plot(steps: list[Step], slo: float, path: Path) -> str | None:
     if not plot.available():
-        output.stderr.print(f"no PNG written: the plot needs {plot.INSTALL_HINT}")
+        output.note(f"no PNG written: the plot needs {plot.INSTALL_HINT}")
         return None
     plot.save_plot(steps, slo, path)
-    output.stderr.print(f"plot written to {path}")
+    output.note(f"plot written to {path}")
     return str(path)

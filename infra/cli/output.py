@@ -20,6 +20,12 @@ if not stdout.is_terminal:
 stderr = Console(stderr=True)
 
 
+def note(message: str) -> None:
+    """A plain line for the person on stderr: no markup (paths and extras hold brackets), no
+    wrapping (it may be grepped)."""
+    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def print_json(value: Any) -> None:
     # Plain print, not Rich: machines want exactly the JSON, no markup or wrapping.
     print(json.dumps(value, indent=2, sort_keys=True, default=str))

@@ -77,26 +77,40 @@ def one_line_error(result: Result) -> str:
 
 
 @pytest.fixture
-def cloudformation(monkeypatch: pytest.MonkeyPatch, aws_env: None) -> Iterator[Any]:
-    """CloudFormation through botocore's Stubber (requests checked against the API model).
-
-    moto's CloudFormation would need the ``moto[cloudformation]`` extra (19 more packages,
-    docker and graphql-core among them, and another jsonschema than cfn-lint's); CodeDeploy,
-    CloudWatch and Lambda are moto's."""
+def stub(monkeypatch: pytest.MonkeyPatch, aws_env: None) -> Iterator[Callable[[str], Any]]:
+    """``stub(service)``: that service's client of every command is one behind botocore's
+    Stubber (requests checked against the API model); other services are left alone."""
     import boto3
     from botocore.stub import Stubber
 
     from infra.cli.context import Context
 
-    client = boto3.client("cloudformation", region_name=REGION)
+    clients: dict[str, Any] = {}
+    stubbers: list[Stubber] = []
     original = Context.client
 
     def client_for(self: Context, service: str) -> Any:
-        return client if service == "cloudformation" else original(self, service)
+        return clients[service] if service in clients else original(self, service)
 
     monkeypatch.setattr(Context, "client", client_for)
-    with Stubber(client) as stubber:
-        yield stubber
+
+    def make(service: str) -> Stubber:
+        clients[service] = boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+        stubbers.append(Stubber(clients[service]))
+        stubbers[-1].activate()
+        return stubbers[-1]
+
+    yield make
+    for stubber in stubbers:
+        stubber.deactivate()
+
+
+@pytest.fixture
+def cloudformation(stub: Callable[[str], Any]) -> Any:
+    """CloudFormation is stubbed, not moto's: moto's would need the ``moto[cloudformation]``
+    extra (19 more packages, docker and graphql-core among them, and another jsonschema than
+    cfn-lint's). CodeDeploy, CloudWatch and Lambda are moto's."""
+    return stub("cloudformation")
 
 
 def stub_outputs(stubber: Any, stack: str, outputs: dict[str, str]) -> None:
