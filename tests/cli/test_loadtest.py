@@ -23,7 +23,7 @@ from infra.cli.load_steps import (
 )
 from infra.config import AutoscalingConfig, load_environment
 from tests.cli.conftest import Run, one_line_error
-from tests.support.fake_sagemaker_runtime import Capacity, Fault, FakeSageMakerRuntime
+from tests.support.fake_sagemaker_runtime import Capacity, FakeSageMakerRuntime, Fault
 
 # 4 slots of 50 ms: 80 requests a second. Beyond it the queue grows and so does the latency
 # (counted from each request's due time), until the p99 leaves the SLO. The SLO leaves 100 ms
@@ -92,15 +92,16 @@ def limited_runtime() -> Iterator[FakeSageMakerRuntime]:
         yield fake
 
 
-def test_recommendation_lands_within_20_percent_of_the_known_capacity(
-    run: Run,
-    limited_runtime: FakeSageMakerRuntime,
-    monkeypatch: pytest.MonkeyPatch,
-    aws_env: None,
-    environments: Path,
-    tmp_path: Path,
+@pytest.fixture
+def limited_env(
+    limited_runtime: FakeSageMakerRuntime, monkeypatch: pytest.MonkeyPatch, aws_env: None
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", limited_runtime.url)
+
+
+def test_recommendation_lands_within_20_percent_of_the_known_capacity(
+    run: Run, limited_env: None, environments: Path, tmp_path: Path
+) -> None:
     # Bounded: at most 4 + 3 steps of 0.7 s, never above 1.5x the capacity (coarse steps 30, 60,
     # 90, 120 rps). Over 0.7 s a rate 15% above capacity queues about 100 ms: past the SLO.
     result = run(
@@ -205,7 +206,7 @@ def test_recommender_engine(run: Run, stub: Callable[[str], Any]) -> None:
         "describe_endpoint_config",
         {
             "EndpointConfigName": "config-1",
-            "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/config-1",
+            "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c1",
             "ProductionVariants": [
                 {"VariantName": "primary", "ModelName": "model-1", "InstanceType": "ml.c5.xlarge"}
             ],
@@ -276,8 +277,9 @@ def test_recommender_engine(run: Run, stub: Callable[[str], Any]) -> None:
         },
     )
     result = run(
-        "loadtest", "--endpoint", endpoint, "--slo-p99-ms", 300, "--max-rps", 200, "--step-seconds", 60,
-        "--engine", "recommender", "--role-arn", role, "--poll-seconds", 0, "--json",
+        "loadtest", "--endpoint", endpoint, "--slo-p99-ms", 300, "--max-rps", 200,
+        "--step-seconds", 60, "--engine", "recommender", "--role-arn", role, "--poll-seconds", 0,
+        "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
