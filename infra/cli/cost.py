@@ -101,23 +101,17 @@ def model_lines(model: ModelConfig, prices: Prices, rps: float) -> list[Line]:
 
 
 def capture_line(env: EnvironmentConfig, prices: Prices, rps: float) -> Line | None:
-    """Captured requests kept ``capture_retention_days``: the steady-state stored volume."""
+    """Captured requests kept ``capture_retention_days``: the steady-state stored volume, for
+    ``rps`` requests a second to each model."""
     capturing = [m for m in env.models if m.data_capture.enabled]
     if not capturing:
         return None
-    share = sum(m.data_capture.sampling_percentage for m in capturing) / 100 / len(env.models)
-    stored_gb = (
-        rps
-        * share
-        * prices["capture_bytes_per_request"]
-        * SECONDS_PER_HOUR
-        * 24
-        * env.capture_retention_days
-        / 1e9
-    )
+    captured_rps = rps * sum(m.data_capture.sampling_percentage / 100 for m in capturing)
+    seconds_kept = SECONDS_PER_HOUR * 24 * env.capture_retention_days
+    stored_gb = captured_rps * prices["capture_bytes_per_request"] * seconds_kept / 1e9
     return Line(
         "capture storage",
-        f"{rps:g} req/s, {env.capture_retention_days} days kept ({stored_gb:.1f} GB)",
+        f"{rps:g} req/s a model, {env.capture_retention_days} days kept ({stored_gb:.1f} GB)",
         stored_gb * prices["s3_standard_per_gb_month"],
     )
 
@@ -188,7 +182,8 @@ def render(result: Estimate) -> None:
         f"{result.environment}: monthly estimate ({result.region} list prices as of "
         f"{result.as_of}; not a quote)"
     )
-    output.stdout.print(output.table(title, ["item", "detail", "monthly"], rows))
+    output.heading(title)
+    output.stdout.print(output.table(None, ["item", "detail", "monthly"], rows))
     rollout_rows = [
         [
             r.model,
@@ -200,13 +195,9 @@ def render(result: Estimate) -> None:
         for r in result.rollouts
     ]
     if rollout_rows:
-        output.stdout.print(
-            output.table(
-                "extra cost of one rollout (two fleets during the shift; * = configured)",
-                ["model", "strategy", "two fleets for", "instances", "extra"],
-                rollout_rows,
-            )
-        )
+        output.heading("extra cost of one rollout (two fleets during the shift; * = configured)")
+        columns = ["model", "strategy", "two fleets for", "instances", "extra"]
+        output.stdout.print(output.table(None, columns, rollout_rows))
 
 
 @click.command(epilog=EXAMPLES)
@@ -217,7 +208,7 @@ def render(result: Estimate) -> None:
     type=click.FloatRange(min=0),
     default=0.0,
     show_default=True,
-    help="Traffic to assume for what is billed per request (capture storage, serverless).",
+    help="Traffic to assume per model, for what is billed per request (capture, serverless).",
 )
 @click.option(
     "--prices",

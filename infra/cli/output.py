@@ -26,6 +26,11 @@ def note(message: str) -> None:
     stderr.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
+def heading(text: str) -> None:
+    """A line above a table (a table's own title would wrap to the table's width)."""
+    stdout.print(text, style="bold", markup=False, highlight=False, soft_wrap=True)
+
+
 def print_json(value: Any) -> None:
     # Plain print, not Rich: machines want exactly the JSON, no markup or wrapping.
     print(json.dumps(value, indent=2, sort_keys=True, default=str))
