@@ -106,7 +106,7 @@ def test_an_instance_type_without_a_price_is_one_line(run: Run, tmp_path: Path) 
     gpu = {
         **STAGE,
         "models": [{**STAGE["models"][1], "serverless": None, "instance_type": "ml.p3.2xlarge"}],
-    }  # type: ignore[dict-item]
+    }
     (tmp_path / "stage.json").write_text(json.dumps(gpu))
     result = run("--environments", tmp_path, "cost", "--env", "stage")
     assert result.exit_code == 1
