@@ -22,7 +22,6 @@ class RolloutReader:
         self._codedeploy = context.client("codedeploy")
         self._lambda = context.client("lambda")
         self._cloudwatch = context.client("cloudwatch")
-        self._alarm_names: list[str] | None = None
 
     def latest_deployment(self, created_after: datetime | None = None) -> dict[str, Any] | None:
         ids = self._codedeploy.list_deployments(
@@ -55,17 +54,10 @@ class RolloutReader:
         return [(e["lifecycleEventName"], e.get("status", "?")) for e in events]
 
     def alarm_states(self) -> dict[str, str]:
-        if self._alarm_names is None:
-            group = self._codedeploy.get_deployment_group(
-                applicationName=self.target.application,
-                deploymentGroupName=self.target.deployment_group,
-            )["deploymentGroupInfo"]
-            alarms = group.get("alarmConfiguration", {}).get("alarms", [])
-            self._alarm_names = [alarm["name"] for alarm in alarms]
-        if not self._alarm_names:
+        if not self.target.alarms:
             return {}
-        found = self._cloudwatch.describe_alarms(AlarmNames=self._alarm_names)["MetricAlarms"]
-        return {alarm["AlarmName"]: alarm["StateValue"] for alarm in found}
+        found = self._cloudwatch.describe_alarms(AlarmNames=list(self.target.alarms))
+        return {alarm["AlarmName"]: alarm["StateValue"] for alarm in found["MetricAlarms"]}
 
     def weights(self) -> dict[str, float]:
         if self.target.function is None or self.target.alias is None:

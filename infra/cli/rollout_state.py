@@ -26,11 +26,13 @@ class RolloutTarget:
     deployment_group: str
     function: str | None
     alias: str | None
+    alarms: tuple[str, ...] = ()
 
 
 def rollout_target(resources: list[dict[str, Any]], model: str, stack: str) -> RolloutTarget:
     """Find them among ListStackResources summaries by CDK's logical ids (ServedModel is named
-    after the model: ``<model>Deployment DeploymentGroup``, ``<model>Frontend Alias``)."""
+    after the model: ``<model>Deployment DeploymentGroup``, ``<model>Frontend Alias``,
+    ``<model>RollbackAlarms ...``; an alarm's physical id is its name)."""
     prefix = logical_id_prefix(model)
 
     def physical(resource_type: str, start: str | None) -> str | None:
@@ -54,7 +56,14 @@ def rollout_target(resources: list[dict[str, Any]], model: str, stack: str) -> R
     # An alias's physical id is its ARN: arn:aws:lambda:<region>:<account>:function:<name>:<alias>
     parts = alias_arn.split(":") if alias_arn else []
     function, alias = (parts[6], parts[7]) if len(parts) >= 8 else (None, None)
-    return RolloutTarget(application, group, function, alias)
+    alarms = tuple(
+        str(s["PhysicalResourceId"])
+        for s in resources
+        if s["ResourceType"] == "AWS::CloudWatch::Alarm"
+        and s["LogicalResourceId"].startswith(f"{prefix}RollbackAlarms")
+        and s.get("PhysicalResourceId")
+    )
+    return RolloutTarget(application, group, function, alias, alarms)
 
 
 def outcome(status: str | None) -> str | None:
