@@ -12,6 +12,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from infra.cli.errors import EXIT_FAILED, CliError
+from infra.cli.http import ApiCaller
 from infra.config import (
     ENVIRONMENTS_DIR,
     ConfigError,
@@ -132,4 +133,13 @@ def project_root() -> Path:
     raise CliError(
         "no cdk.json here or above: run this from the project checkout (it runs the CDK CLI)",
         EXIT_FAILED,
+    )
+
+
+def api_caller(context: Context, api_key: str | None) -> ApiCaller:
+    """Signs with the session's credentials, unless an API key is given."""
+    return ApiCaller(
+        credentials=None if api_key else context.session.get_credentials(),
+        region=context.session.region_name,
+        api_key=api_key,
     )

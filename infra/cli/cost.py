@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
-from infra.cli import output
+from infra.cli import options, output
 from infra.cli.context import Context
-from infra.cli.pricing import DEFAULT_PRICES, Prices, load_prices
+from infra.cli.pricing import Prices, load_prices
 from infra.cli.rollout import RolloutTime, every_strategy
 from infra.config import EnvironmentConfig, ModelConfig
 
@@ -25,8 +25,9 @@ Examples:
 SECONDS_PER_HOUR = 3600
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
+    """One line of the monthly estimate, in the price table's currency."""
+
     item: str
     detail: str
     monthly: float
@@ -55,7 +56,14 @@ class Estimate:
         return round(sum(line.monthly for line in self.lines), 2)
 
     def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "monthly_total": self.monthly_total}
+        return {
+            "environment": self.environment,
+            "as_of": self.as_of,
+            "region": self.region,
+            "lines": [line._asdict() for line in self.lines],
+            "rollouts": [asdict(rollout) for rollout in self.rollouts],
+            "monthly_total": self.monthly_total,
+        }
 
 
 def fleet_floor(model: ModelConfig) -> int:
@@ -201,7 +209,7 @@ def render(result: Estimate) -> None:
 
 
 @click.command(epilog=EXAMPLES)
-@click.option("--env", "env_name", required=True, help="Environment (infra/environments/ENV.json).")
+@options.env
 @click.option(
     "--requests-per-second",
     "rps",
@@ -210,14 +218,8 @@ def render(result: Estimate) -> None:
     show_default=True,
     help="Traffic to assume per model, for what is billed per request (capture, serverless).",
 )
-@click.option(
-    "--prices",
-    "prices_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=DEFAULT_PRICES,
-    show_default="infra/cli/prices.json",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@options.prices
+@options.json_output
 @click.pass_obj
 def cost(context: Context, env_name: str, rps: float, prices_path: Path, as_json: bool) -> None:
     """Estimate the monthly steady-state cost of an environment from its config (instances or

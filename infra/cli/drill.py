@@ -17,7 +17,7 @@ from typing import IO, Any, Protocol
 
 import click
 
-from infra.cli import output
+from infra.cli import options, output
 from infra.cli.context import Context, find_model, project_root, stack_resources
 from infra.cli.errors import EXIT_FAILED, CliError, aws_errors
 from infra.cli.rollout_reader import RolloutReader, follow
@@ -156,10 +156,10 @@ def run_drill(
 @click.command(epilog=EXAMPLES)
 @click.argument("model")
 @click.option("--env", "env_name", required=True, help="A non-production environment.")
-@click.option("--interval", type=click.FloatRange(min=0), default=10, show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=0), default=5400, show_default=True)
+@options.number("--interval", click.FloatRange(min=0), 10)
+@options.number("--timeout", click.FloatRange(min=0), 5400)
 @click.option("--yes", is_flag=True, help="Do not ask before deploying.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+@options.json_output
 @click.pass_obj
 def drill(
     context: Context,

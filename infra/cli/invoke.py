@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from infra.cli import output
-from infra.cli.context import Context, find_model, model_invoke_url
+from infra.cli import options, output
+from infra.cli.context import Context, api_caller, find_model, model_invoke_url
 from infra.cli.errors import EXIT_FAILED, CliError, aws_errors
-from infra.cli.http import Answer, ApiCaller, invoke_endpoint
+from infra.cli.http import Answer, invoke_endpoint
 
 EXAMPLES = """
 \b
@@ -58,13 +58,11 @@ def render(answer: Answer, as_json: bool) -> None:
 
 @click.command(epilog=EXAMPLES)
 @click.argument("model")
-@click.option("--env", "env_name", required=True, help="Environment (infra/environments/ENV.json).")
-@click.option("--data", default='{"instances": []}', show_default=True, help="Body, or @FILE.")
-@click.option("--content-type", default="application/json", show_default=True)
-@click.option("--url", help="Call this URL instead of the stack's InvokeUrl output.")
-@click.option("--api-key", envvar="SAFE_SAGEMAKER_API_KEY", help="Send x-api-key, do not sign.")
+@options.env
+@options.body('{"instances": []}')
+@options.api_target
 @click.option("--endpoint", help="Call this SageMaker endpoint directly, not the API.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@options.json_output
 @click.pass_obj
 def invoke(
     context: Context,
@@ -91,12 +89,7 @@ def invoke(
             answer = invoke_endpoint(runtime, endpoint, body, content_type)
         else:
             target = url or model_invoke_url(context, environment, find_model(environment, model))
-            caller = ApiCaller(
-                credentials=None if api_key else context.session.get_credentials(),
-                region=context.session.region_name,
-                api_key=api_key,
-            )
-            answer = caller.post(target, body, content_type)
+            answer = api_caller(context, api_key).post(target, body, content_type)
     render(answer, as_json)
     if not 200 <= answer.status < 300:
         raise SystemExit(EXIT_FAILED)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from infra.cli import output, plot, recommender
+from infra.cli import options, output, plot, recommender
 from infra.cli.config_write import write_recommendation
 from infra.cli.context import Context, find_model
 from infra.cli.errors import EXIT_FAILED, CliError, aws_errors
@@ -137,43 +137,26 @@ def run_recommender(
 @click.command(epilog=EXAMPLES)
 @click.option("--endpoint", required=True, help="SageMaker endpoint name.")
 @click.option("--slo-p99-ms", "slo", type=click.FloatRange(min=1), required=True)
-@click.option(
+@options.number(
     "--instances",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Instances behind the endpoint now (the rate is divided by it).",
+    click.IntRange(min=1),
+    1,
+    "Instances behind the endpoint now (the rate is divided by it).",
 )
-@click.option(
-    "--max-rps",
-    type=click.FloatRange(min=0.1),
-    default=100,
-    show_default=True,
-    help="Never offer more than this.",
-)
-@click.option("--step-seconds", type=click.FloatRange(min=0.1), default=10, show_default=True)
-@click.option(
-    "--steps",
-    type=click.IntRange(1, 50),
-    default=6,
-    show_default=True,
-    help="Evenly spaced rates up to --max-rps.",
-)
-@click.option(
+@options.number("--max-rps", click.FloatRange(min=0.1), 100, "Never offer more than this.")
+@options.number("--step-seconds", click.FloatRange(min=0.1), 10)
+@options.number("--steps", click.IntRange(1, 50), 6, "Evenly spaced rates up to --max-rps.")
+@options.number(
     "--refine",
-    type=click.IntRange(0, 10),
-    default=3,
-    show_default=True,
-    help="Bisection steps between the last good and the first bad rate.",
+    click.IntRange(0, 10),
+    3,
+    "Bisection steps between the last good and the first bad rate.",
 )
-@click.option("--concurrency", type=click.IntRange(1, 256), default=32, show_default=True)
+@options.number("--concurrency", click.IntRange(1, 256), 32)
 @click.option(
     "--safety-factor", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True
 )
-@click.option(
-    "--data", default='{"instances": [[0.1, 2]]}', show_default=True, help="Request body, or @FILE."
-)
-@click.option("--content-type", default="application/json", show_default=True)
+@options.body('{"instances": [[0.1, 2]]}')
 @click.option(
     "--plot",
     "plot_path",
@@ -188,8 +171,8 @@ def run_recommender(
 )
 @click.option("--role-arn", help="recommender: the role the job runs as.")
 @click.option("--model-package-arn", help="recommender: test this model package version.")
-@click.option("--poll-seconds", type=click.FloatRange(min=0), default=30, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@options.number("--poll-seconds", click.FloatRange(min=0), 30)
+@options.json_output
 @click.pass_obj
 def loadtest(
     context: Context,

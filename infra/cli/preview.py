@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from infra.cli import output
+from infra.cli import options, output
 from infra.cli.context import Context, missing_stack_message, project_root, stack_missing
 from infra.cli.errors import EXIT_FAILED, CliError, aws_errors
-from infra.cli.pricing import DEFAULT_PRICES, load_prices
+from infra.cli.pricing import load_prices
 from infra.cli.release_plan import Change, ModelPlan, ReleasePlan, release_plan
 
 EXAMPLES = """
@@ -111,7 +111,7 @@ def render(result: ReleasePlan, costs: dict[str, float | None]) -> None:
 
 
 @click.command(epilog=EXAMPLES)
-@click.option("--env", "env_name", required=True, help="Environment (infra/environments/ENV.json).")
+@options.env
 @click.option(
     "--from",
     "from_dir",
@@ -124,14 +124,8 @@ def render(result: ReleasePlan, costs: dict[str, float | None]) -> None:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="A cdk.out holding the new template (default: a fresh cdk synth).",
 )
-@click.option(
-    "--prices",
-    "prices_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=DEFAULT_PRICES,
-    show_default="infra/cli/prices.json",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@options.prices
+@options.json_output
 @click.pass_obj
 def preview(
     context: Context,

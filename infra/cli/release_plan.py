@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from infra.cfn_replacements import PATH_METADATA, plan
 from infra.cli.rollout import config_name, rollout_time
@@ -35,8 +35,9 @@ class Change:
     path: str
 
 
-@dataclass(frozen=True)
-class FieldChange:
+class FieldChange(NamedTuple):
+    """A property of the Model or EndpointConfig, by its dotted path, before and after."""
+
     field: str
     before: Any
     after: Any
@@ -71,7 +72,10 @@ class ReleasePlan:
     risks: list[Risk]
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        document = asdict(self)
+        for model, model_plan in zip(document["models"], self.models, strict=True):
+            model["causes"] = [cause._asdict() for cause in model_plan.causes]
+        return document
 
 
 class _Side:

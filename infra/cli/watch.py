@@ -8,10 +8,15 @@ import click
 from rich.console import Group
 from rich.live import Live
 
-from infra.cli import output
-from infra.cli.context import Context, find_model, model_invoke_url, stack_resources
+from infra.cli import options, output
+from infra.cli.context import (
+    Context,
+    api_caller,
+    find_model,
+    model_invoke_url,
+    stack_resources,
+)
 from infra.cli.errors import EXIT_FAILED, EXIT_UNAVAILABLE, aws_errors
-from infra.cli.http import ApiCaller
 from infra.cli.invoke import read_data
 from infra.cli.rollout_reader import RequestStream, RolloutReader, follow
 from infra.cli.rollout_state import (
@@ -59,30 +64,23 @@ def view(snapshot: Snapshot, tally: Tally) -> Group:
 
 @click.command(epilog=EXAMPLES)
 @click.argument("model")
-@click.option("--env", "env_name", required=True, help="Environment (infra/environments/ENV.json).")
+@options.env
 @click.option("--deployment-id", help="Watch this deployment (default: the group's newest).")
-@click.option(
+@options.number(
     "--rate",
-    type=click.FloatRange(min=0.01, max=20),
-    default=1.0,
-    show_default=True,
-    help="Requests a second sent to the model while watching.",
+    click.FloatRange(min=0.01, max=20),
+    1.0,
+    "Requests a second sent to the model while watching.",
 )
-@click.option("--max-requests", type=click.IntRange(min=0), default=1800, show_default=True)
+@options.number("--max-requests", click.IntRange(min=0), 1800)
 @click.option("--no-requests", is_flag=True, help="Only watch; send nothing.")
-@click.option("--data", default='{"instances": []}', show_default=True, help="Body, or @FILE.")
-@click.option("--content-type", default="application/json", show_default=True)
-@click.option("--url", help="Send the requests here instead of the stack's InvokeUrl output.")
-@click.option("--api-key", envvar="SAFE_SAGEMAKER_API_KEY", help="Send x-api-key, do not sign.")
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0),
-    default=5,
-    show_default=True,
-    help="Seconds between reads of the deployment.",
+@options.body('{"instances": []}')
+@options.api_target
+@options.number(
+    "--interval", click.FloatRange(min=0), 5, "Seconds between reads of the deployment."
 )
-@click.option("--timeout", type=click.FloatRange(min=0), default=3600, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object at the end.")
+@options.number("--timeout", click.FloatRange(min=0), 3600)
+@options.json_output
 @click.pass_obj
 def watch(
     context: Context,
@@ -114,11 +112,7 @@ def watch(
         reader = RolloutReader(context, target)
         stream = None
         if not no_requests and max_requests:
-            caller = ApiCaller(
-                credentials=None if api_key else context.session.get_credentials(),
-                region=context.session.region_name,
-                api_key=api_key,
-            )
+            caller = api_caller(context, api_key)
             target_url = url or model_invoke_url(context, environment, served)
             stream = RequestStream(
                 caller, target_url, read_data(data), content_type, rate, max_requests

@@ -22,6 +22,13 @@ def api(runtime: FakeSageMakerRuntime) -> Iterator[FakeApi]:
         yield fake
 
 
+def call_api(run: Run, api: FakeApi, *options: str) -> Any:
+    """``invoke fraud-detector --env dev`` at the fake API's URL."""
+    return run(
+        "invoke", "fraud-detector", "--env", "dev", "--url", api.url("fraud-detector"), *options
+    )
+
+
 def test_signed_call_through_the_stack_output(run: Run, api: FakeApi, cloudformation: Any) -> None:
     stub_outputs(cloudformation, "DevStack", {"InvokeUrlfrauddetector": api.url("fraud-detector")})
     result = run("invoke", "fraud-detector", "--env", "dev", "--data", BODY, "--json")
@@ -40,18 +47,7 @@ def test_signed_call_through_the_stack_output(run: Run, api: FakeApi, cloudforma
 def test_api_key_instead_of_signing_and_readable_output(
     run: Run, api: FakeApi, aws_env: None
 ) -> None:
-    result = run(
-        "invoke",
-        "fraud-detector",
-        "--env",
-        "dev",
-        "--url",
-        api.url("fraud-detector"),
-        "--api-key",
-        "k-123",
-        "--data",
-        BODY,
-    )
+    result = call_api(run, api, "--api-key", "k-123", "--data", BODY)
     assert result.exit_code == 0, result.output
     assert api.headers[-1]["x-api-key"] == "k-123"
     assert "authorization" not in api.headers[-1]
@@ -66,19 +62,7 @@ def test_body_from_a_file(run: Run, api: FakeApi, aws_env: None, tmp_path: objec
 
     path = Path(str(tmp_path)) / "row.csv"
     path.write_text("42,0,1\n")
-    result = run(
-        "invoke",
-        "fraud-detector",
-        "--env",
-        "dev",
-        "--url",
-        api.url("fraud-detector"),
-        "--content-type",
-        "text/csv",
-        "--data",
-        f"@{path}",
-        "--json",
-    )
+    result = call_api(run, api, "--content-type", "text/csv", "--data", f"@{path}", "--json")
     assert json.loads(result.stdout)["body"] == "42,0,1\n"
 
 
