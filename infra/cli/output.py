@@ -14,9 +14,9 @@ from rich.table import Table
 
 # Piped output (no terminal) would otherwise be cut to 80 columns and truncate table cells.
 _PIPED_WIDTH = 120
-stdout = Console()
+stdout = Console(soft_wrap=True)
 if not stdout.is_terminal:
-    stdout = Console(width=_PIPED_WIDTH)
+    stdout = Console(width=_PIPED_WIDTH, soft_wrap=True)
 stderr = Console(stderr=True)
 
 

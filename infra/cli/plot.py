@@ -35,7 +35,9 @@ def save_plot(steps: Sequence[Step], slo_p99_ms: float, path: Path) -> None:
     latency.set_xlabel("offered requests/s")
     latency.set_ylabel("latency (ms)")
     errors = latency.twinx()
-    errors.bar(rates, [s.error_rate * 100 for s in ordered], width=1, alpha=0.3, color="red")
+    shares = [s.error_rate * 100 for s in ordered]
+    errors.bar(rates, shares, width=1, alpha=0.3, color="red")
+    errors.set_ylim(0, max(5.0, *shares) * 1.1)  # an error-free run still shows a 0-5% scale
     errors.set_ylabel("errors (%)")
     latency.legend(loc="upper left")
     figure.tight_layout()

@@ -51,14 +51,12 @@ def view(snapshot: Snapshot, tally: Tally) -> Group:
         ],
     )
     alarms = output.table("Rollback alarms", ["alarm", "state"], sorted(snapshot.alarms.items()))
-    traffic = output.table(
-        "Requests",
-        ["endpoint", "requests", "errors", "error rate"],
-        [
-            [r["endpoint"], r["requests"], r["errors"], f"{r['error_rate']:.1%}"]
-            for r in tally.rows()
-        ],
-    )
+    rows = [
+        [r["endpoint"], r["requests"], r["errors"], f"{r['error_rate']:.1%}"] for r in tally.rows()
+    ]
+    if not rows:
+        return Group(deployment, alarms)
+    traffic = output.table("Requests", ["endpoint", "requests", "errors", "error rate"], rows)
     return Group(deployment, alarms, traffic)
 
 
