@@ -152,3 +152,22 @@ def test_a_drill_without_a_rollback_exits_1(
     assert result.exit_code == 1
     assert json.loads(result.stdout)["message"].startswith(message)
     assert len(cdk.commands) == 2  # restored either way
+
+
+def test_app_builds_the_overlay_folder_given_as_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the drill's ``cdk deploy --context`` relies on (stacks not built: no synth cost)."""
+    from aws_cdk import App
+
+    import app
+
+    write_overlay(ENVIRONMENTS_DIR, tmp_path, DEV, "fraud-detector")
+    built: dict[str, Any] = {}
+    monkeypatch.setattr(
+        app, "ModelServingStack", lambda _, name, config: built.update({name: config})
+    )
+    monkeypatch.setattr(app, "add_nag_checks", lambda _: None)
+    app.build_app(App(context={ENVIRONMENTS_CONTEXT: str(tmp_path)}))
+    assert DRILL_VARIABLE in built["DevStack"].models[0].container_environment
+    assert built["ProdStack"] == next(e for e in load_environments() if e.name == "prod")
