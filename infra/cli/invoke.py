@@ -81,14 +81,14 @@ def invoke(
     unless --api-key is given. Exits 1 when the answer is not a 2xx.
     """
     environment = context.environment(env_name)
-    find_model(environment, model)
+    served = find_model(environment, model)
     body = read_data(data)
     with aws_errors():
         if endpoint is not None:
             runtime = context.client("sagemaker-runtime")
             answer = invoke_endpoint(runtime, endpoint, body, content_type)
         else:
-            target = url or model_invoke_url(context, environment, find_model(environment, model))
+            target = url or model_invoke_url(context, environment, served)
             answer = api_caller(context, api_key).post(target, body, content_type)
     render(answer, as_json)
     if not 200 <= answer.status < 300:
