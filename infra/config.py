@@ -37,6 +37,10 @@ from infra.instance_types import check_instance_type, is_burstable
 from infra.log_retention import ALLOWED_DAYS
 
 ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
+# CDK context key naming another folder of environment files
+# (``-c safe-sagemaker:environments=DIR``):
+# how ``safe-sagemaker drill`` deploys an overlay without touching the files in the repository.
+ENVIRONMENTS_CONTEXT = "safe-sagemaker:environments"
 
 # SageMaker endpoint names: 1-63 characters, alphanumerics and hyphens, no leading or trailing
 # hyphen. We also require lowercase because SageMaker lowercases names in ARNs and the IAM

@@ -1,36 +1,46 @@
-"""CloudWatch Logs retention: config speaks in days, CDK in RetentionDays members."""
+"""CloudWatch Logs retention: config speaks in days, CDK in RetentionDays members.
+
+The table holds member names, not members, so that config validation (and the command-line
+tools that load config) never import aws_cdk, which starts a jsii Node process.
+"""
 
 from __future__ import annotations
 
-from aws_cdk import aws_logs as logs
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_logs as logs
 
 _BY_DAYS = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
 }
 
 ALLOWED_DAYS = tuple(_BY_DAYS)
 
 
 def retention_days(days: int) -> logs.RetentionDays:
+    from aws_cdk import aws_logs  # noqa: PLC0415 (only synth pays for jsii)
+
     try:
-        return _BY_DAYS[days]
+        member: logs.RetentionDays = getattr(aws_logs.RetentionDays, _BY_DAYS[days])
     except KeyError:
         raise ValueError(
             f"{days} days is not a CloudWatch Logs retention; use one of {ALLOWED_DAYS}"
         ) from None
+    return member

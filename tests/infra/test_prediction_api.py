@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from infra.cfn_replacements import references
 from infra.config import load_environments
-from tests.infra.cfn_replacements import references
 
 ENVIRONMENTS = {env.stack_name: env for env in load_environments()}
 STACKS = sorted(ENVIRONMENTS)

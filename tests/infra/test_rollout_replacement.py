@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from infra.cfn_replacements import PATH_METADATA, Plan, plan
 from infra.config import EnvironmentConfig, load_environments
 from tests.conftest import cli_app
-from tests.infra.cfn_replacements import PATH_METADATA, Plan, plan
 
 PROD = next(env for env in load_environments() if env.name == "prod")
 MODELS = [model.name for model in PROD.models]

@@ -13,6 +13,11 @@ wildcard), else the request's content type. ``set_responder`` installs another m
 endpoint. Faults are injected per endpoint name (``set_fault``) or per request, by a header
 ``X-Fake-Fault: <kind>`` or a custom-attributes token ``fake-fault=<kind>`` (which the front end
 passes through): see ``Fault``.
+
+``capacity=Capacity(slots, service_seconds, queue)`` gives the model a known throughput, for load
+tests: at most ``slots`` requests are served at once, each takes ``service_seconds``, up to
+``queue`` more wait for a slot, and any request beyond that is throttled (429). So it serves at
+most ``slots / service_seconds`` requests a second. Without it, answers are immediate.
 """
 
 from __future__ import annotations
@@ -62,6 +67,43 @@ class Fault:
     status: int | None = None
     message: str | None = None
     delay: float = 2.5
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """A model that serves ``slots`` requests at a time, ``service_seconds`` each."""
+
+    slots: int
+    service_seconds: float
+    queue: int = 0
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.slots / self.service_seconds
+
+
+class _CapacityGate:
+    """Admits at most ``slots`` at once, ``queue`` waiting; refuses the rest."""
+
+    def __init__(self, capacity: Capacity) -> None:
+        self.capacity = capacity
+        self._slots = threading.BoundedSemaphore(capacity.slots)
+        self._lock = threading.Lock()
+        self._inside = 0
+
+    def serve(self, stopping: threading.Event) -> bool:
+        """Hold a slot for the service time; False when the request must be throttled."""
+        with self._lock:
+            if self._inside >= self.capacity.slots + self.capacity.queue:
+                return False
+            self._inside += 1
+        try:
+            with self._slots:
+                stopping.wait(self.capacity.service_seconds)
+            return True
+        finally:
+            with self._lock:
+                self._inside -= 1
 
 
 @dataclass(frozen=True)
@@ -164,6 +206,9 @@ class _Handler(BaseHTTPRequestHandler):
         runtime = self.server.runtime
         runtime._record(request)
         fault = runtime._fault_for(request)
+        gate = runtime._gate
+        if fault is None and gate is not None and not gate.serve(runtime._stopping):
+            fault = Fault(kind="throttle")
         if fault is None:
             self._answer(request)
         elif fault.kind == "slow":
@@ -229,8 +274,9 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeSageMakerRuntime:
     """The server, its recorded requests and its fault plan. Use as a context manager."""
 
-    def __init__(self, *, record_bodies: bool = True) -> None:
+    def __init__(self, *, record_bodies: bool = True, capacity: Capacity | None = None) -> None:
         self._record_bodies = record_bodies
+        self._gate = _CapacityGate(capacity) if capacity is not None else None
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._requests: list[RecordedRequest] = []

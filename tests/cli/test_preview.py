@@ -1,0 +1,186 @@
+"""preview on pairs of templates: the repository's ProdStack (the session's synth) against a
+synth with one model's artifact changed, an API-only change and two in-place risks (both small
+hand edits of the synthesized template, so only one extra app is synthesized)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import Run, one_line_error, stub_missing_stack
+from tests.conftest import Synthesized, cli_app
+from tests.infra.test_rollout_replacement import PROD, with_new_model_data
+
+STACK = "ProdStack"
+
+
+@pytest.fixture(scope="module")
+def retrained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """ProdStack with fraud-detector's model artifact changed, built as app.py builds it."""
+    from infra.nag import add_nag_checks
+    from infra.serving_stack import ModelServingStack
+
+    app = cli_app(tmp_path_factory.mktemp("retrained"))
+    ModelServingStack(app, STACK, config=with_new_model_data(PROD, "fraud-detector"))
+    add_nag_checks(app)
+    template: dict[str, Any] = app.synth().get_stack_by_name(STACK).template
+    return template
+
+
+def folder(tmp_path: Path, name: str, template: dict[str, Any]) -> Path:
+    path = tmp_path / name
+    path.mkdir()
+    (path / f"{STACK}.template.json").write_text(json.dumps(template))
+    return path
+
+
+def by_path(template: dict[str, Any], suffix: str) -> dict[str, Any]:
+    (found,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Metadata"]["aws:cdk:path"] == f"{STACK}/{suffix}"
+    ]
+    return found
+
+
+def preview(
+    run: Run, tmp_path: Path, before: dict[str, Any], after: dict[str, Any], *extra: str
+) -> Any:
+    return run(
+        "preview", "--env", "prod", "--from", folder(tmp_path, "a", before),
+        "--to", folder(tmp_path, "b", after), *extra,
+    )  # fmt: skip
+
+
+def test_a_model_change(
+    run: Run, synthesized: Synthesized, retrained: dict[str, Any], tmp_path: Path
+) -> None:
+    result = preview(run, tmp_path, synthesized.templates[STACK], retrained, "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    models = {m["model"]: m for m in plan["models"]}
+    fraud = models["fraud-detector"]
+    assert fraud["new_endpoint"] is True
+    assert (fraud["blue"], fraud["green"]) == (
+        PROD.endpoint_name(PROD.models[0]),
+        with_new_model_data(PROD, "fraud-detector").endpoint_name(
+            with_new_model_data(PROD, "fraud-detector").models[0]
+        ),
+    )
+    assert fraud["causes"] == [
+        {
+            "field": "Model.PrimaryContainer.ModelDataUrl",
+            "before": "s3://ml-models-prod/fraud-detector/v2/model.tar.gz",
+            "after": "s3://ml-models-prod/fraud-detector/v2/retrained/model.tar.gz",
+        }
+    ]
+    # Canary 10% for 5 minutes: 8 min to create green, 5 of canary, 5 of post-traffic wait.
+    assert (fraud["strategy"], fraud["rollout_minutes"]) == ("Canary10Percent5Minutes", 18)
+    assert (fraud["overlap_instances"], fraud["instance_type"]) == (2, "ml.c5.xlarge")
+    assert fraud["overlap_cost"] == 0.12  # 2 x $0.204 x 18/60
+    replaced = {c["path"] for c in fraud["changes"] if c["action"] == "replace"}
+    assert "fraud-detector/Endpoint/Resource" in replaced
+    assert models["churn-xgboost"] == {
+        **models["churn-xgboost"],
+        "new_endpoint": False,
+        "changes": [],
+    }
+    assert plan["risks"] == []
+    # The dashboard names the live endpoint: it follows green, in place.
+    assert plan["shared"] == [
+        {
+            "action": "update",
+            "type": "AWS::CloudWatch::Dashboard",
+            "path": "Dashboard/Resource/Resource",
+        }
+    ]
+
+    (tmp_path / "readable").mkdir()
+    readable = preview(run, tmp_path / "readable", synthesized.templates[STACK], retrained)
+    assert readable.exit_code == 0
+    assert (
+        f"fraud-detector: NEW ENDPOINT {fraud['green']} beside {fraud['blue']}" in readable.stdout
+    )
+    assert "because Model.PrimaryContainer.ModelDataUrl:" in readable.stdout
+    assert "churn-xgboost: no new endpoint (no change)" in readable.stdout
+
+
+def test_an_api_only_change(run: Run, synthesized: Synthesized, tmp_path: Path) -> None:
+    before = synthesized.templates[STACK]
+    after = copy.deepcopy(before)
+    stage = by_path(after, "PredictionApi/Resource/DeploymentStage.v1/Resource")
+    for setting in stage["Properties"]["MethodSettings"]:
+        setting["ThrottlingRateLimit"] = 150
+    result = preview(run, tmp_path, before, after, "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert not any(m["new_endpoint"] or m["changes"] for m in plan["models"])
+    assert plan["shared"] == [
+        {
+            "action": "update",
+            "type": "AWS::ApiGateway::Stage",
+            "path": "PredictionApi/Resource/DeploymentStage.v1/Resource",
+        }
+    ]
+    assert plan["risks"] == []
+
+
+def test_an_in_place_replacement_is_a_risk(
+    run: Run, synthesized: Synthesized, tmp_path: Path
+) -> None:
+    before = synthesized.templates[STACK]
+    after = copy.deepcopy(before)
+    by_path(after, "fraud-detector/Frontend/Alias/Resource")["Properties"]["Name"] = "live-v2"
+    result = preview(run, tmp_path, before, after)
+    assert result.exit_code == 1
+    assert (
+        "RISK fraud-detector/Frontend/Alias/Resource (AWS::Lambda::Alias): replaced in place: "
+        "serves traffic while replaced"
+    ) in result.stdout
+
+
+def test_an_endpoint_updated_under_its_own_name_is_a_risk(
+    run: Run, synthesized: Synthesized, tmp_path: Path
+) -> None:
+    """An endpoint-config change that does not reach the fingerprint: SageMaker would swap the
+    fleet of the live endpoint, outside CodeDeploy."""
+    before = synthesized.templates[STACK]
+    after = copy.deepcopy(before)
+    config = by_path(after, "churn-xgboost/Endpoint/EndpointConfig")
+    config["Properties"]["ProductionVariants"][0]["InitialInstanceCount"] = 3
+    result = preview(run, tmp_path, before, after, "--json")
+    assert result.exit_code == 1
+    risks = json.loads(result.stdout)["risks"]
+    assert [(r["path"], r["type"]) for r in risks] == [
+        ("churn-xgboost/Endpoint/Resource", "AWS::SageMaker::Endpoint")
+    ]
+    assert "updated in place" in risks[0]["reason"]
+
+
+def test_deployed_template_from_cloudformation(
+    run: Run, synthesized: Synthesized, cloudformation: Any, tmp_path: Path
+) -> None:
+    template = synthesized.templates[STACK]
+    cloudformation.add_response(
+        "get_template",
+        {"TemplateBody": json.dumps(template)},
+        {"StackName": STACK, "TemplateStage": "Original"},
+    )
+    result = run("preview", "--env", "prod", "--to", folder(tmp_path, "b", template), "--json")
+    assert result.exit_code == 0, result.output
+    assert not any(m["changes"] for m in json.loads(result.stdout)["models"])
+
+
+def test_missing_stack(
+    run: Run, synthesized: Synthesized, cloudformation: Any, tmp_path: Path
+) -> None:
+    stub_missing_stack(cloudformation, "get_template", STACK)
+    result = run(
+        "preview", "--env", "prod", "--to", folder(tmp_path, "b", synthesized.templates[STACK])
+    )
+    assert result.exit_code == 3
+    assert one_line_error(result).startswith("Error: stack ProdStack not found in us-east-1")
