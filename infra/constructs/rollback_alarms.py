@@ -127,7 +127,7 @@ class GreenRollbackAlarms(Construct):
             alarm_name=f"{name_prefix}-endpoint-5xx-ratio-v{version}",
             metric=endpoint_ratio,
             threshold=max_error_ratio,
-            description=f"Rolls back the shift to {green}: more than {max_error_ratio:.0%} of "
+            description=f"Rolls back the shift to {green}: more than {max_error_ratio * 100:g}% of "
             f"green's invocations in a period (with at least {min_requests}) answered 5xx",
         )
         frontend_ratio = cloudwatch.MathExpression(
@@ -150,7 +150,7 @@ class GreenRollbackAlarms(Construct):
             alarm_name=f"{name_prefix}-frontend-error-ratio-v{version}",
             metric=frontend_ratio,
             threshold=max_error_ratio,
-            description=f"Rolls back the shift to {green}: more than {max_error_ratio:.0%} of "
+            description=f"Rolls back the shift to {green}: more than {max_error_ratio * 100:g}% of "
             f"the new version's requests in a period (with at least {min_requests}) failed "
             "(model 5xx, timeouts, HTTP 500s, function errors; see its log)",
         )

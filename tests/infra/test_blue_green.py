@@ -5,6 +5,7 @@ notifications. Reads the session's synthesized templates (see tests/conftest.py)
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -209,6 +210,90 @@ def test_shift_waits_for_greens_scalable_target(
         assert mine in alias["DependsOn"]
 
 
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_shift_starts_only_after_what_the_deployment_relies_on(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    """The alias update starts the deployment: the group, every (new) rollback alarm, the
+    pre-traffic hook's continuation policy and the autoscaling are explicit dependencies."""
+    function_id, _ = frontend(synthesized, env, model)
+    depends_on = set(alias_of(synthesized, env, function_id)["DependsOn"])
+    update = alias_of(synthesized, env, function_id)["UpdatePolicy"]
+    assert update["CodeDeployLambdaAliasUpdate"]["DeploymentGroupName"]["Ref"] in depends_on
+    for check in ROLLBACK_CHECKS:
+        assert rollback_alarm(synthesized, env, model, check)[0] in depends_on
+    continuation_id, _ = continuation_policy(synthesized, env, model)
+    assert continuation_id in depends_on
+    prefix = model.name.replace("-", "")
+    autoscaling = {d for d in depends_on if d.startswith(f"{prefix}Autoscaling")}
+    assert bool(autoscaling) == (model.autoscaling is not None)
+
+
+def continuation_policy(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> tuple[str, dict[str, Any]]:
+    policies = resources(synthesized, env, "AWS::IAM::Policy")
+    return one(
+        {
+            k: v
+            for k, v in policies.items()
+            if v["Metadata"]["aws:cdk:path"]
+            == f"{env.stack_name}/{model.name}/Deployment/PreTrafficHookContinuation/Resource"
+        }
+    )
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_pre_traffic_hook_may_continue_only_in_itself(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    """Waits longer than one run continue in a new invocation of the hook itself: one
+    statement, its own ARN only, in a policy of its own attached to its role."""
+    pre_id, pre = hook(synthesized, env, model, "BeforeAllowTraffic")
+    policy_id, policy = continuation_policy(synthesized, env, model)
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [pre_id, "Arn"]},
+        }
+    ]
+    assert policy["Properties"]["Roles"] == [ref(pre["Properties"]["Role"]["Fn::GetAtt"][0])]
+    # Not in the role's default policy: the function would depend on itself.
+    assert policy_id not in pre.get("DependsOn", [])
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_failed_capacity_floor_restore_alerts(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    alarms = resources(synthesized, env, "AWS::CloudWatch::Alarm")
+    path = f"{env.stack_name}/{model.name}/Deployment/CapacityFloorRestoreFailed/Resource"
+    found = {k: v for k, v in alarms.items() if v["Metadata"]["aws:cdk:path"] == path}
+    if model.autoscaling is None:
+        assert found == {}
+        return
+    _, alarm = one(found)
+    topic_id, _ = one(resources(synthesized, env, "AWS::SNS::Topic"))
+    properties = alarm["Properties"]
+    assert {k: properties[k] for k in properties if k not in {"AlarmDescription", "Tags"}} == {
+        "AlarmActions": [ref(topic_id)],
+        "ComparisonOperator": "GreaterThanThreshold",
+        "Dimensions": [{"Name": "ModelName", "Value": model.name}],
+        "EvaluationPeriods": 1,
+        "MetricName": "CapacityFloorRestoreFailures",
+        "Namespace": "SafeSageMakerEndpoints",
+        "Period": 300,
+        "Statistic": "Sum",
+        "Threshold": 0,
+        "TreatMissingData": "notBreaching",
+    }
+    assert model.name in properties["AlarmDescription"]
+    group = deployment_group(synthesized, env, model)
+    watched = {a["Name"]["Ref"] for a in group["Properties"]["AlarmConfiguration"]["Alarms"]}
+    assert not watched & set(found)  # it alerts; it never rolls a deployment back
+
+
 # --- deployment group and rollback alarms ----------------------------------------------------
 
 
@@ -254,7 +339,12 @@ def test_deployment_group_rolls_back_on_failure_stop_and_alarm(
         "DEPLOYMENT_STOP_ON_REQUEST",
     }
     assert properties["AlarmConfiguration"]["Enabled"] is True
-    assert len(properties["AlarmConfiguration"]["Alarms"]) == 6
+    alarms = resources(synthesized, env, "AWS::CloudWatch::Alarm")
+    watched = [a["Name"]["Ref"] for a in properties["AlarmConfiguration"]["Alarms"]]
+    assert sorted(watched) == sorted(
+        rollback_alarm(synthesized, env, model, check)[0] for check in ROLLBACK_CHECKS
+    )
+    assert all(alarms[a]["Properties"]["AlarmActions"] for a in watched)
 
 
 @pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
@@ -271,69 +361,146 @@ def test_rollback_alarms_watch_only_what_is_new(
         alarms[a["Name"]["Ref"]]["Properties"]
         for a in group["Properties"]["AlarmConfiguration"]["Alarms"]
     ]
-    by_metric = {watched_metric(a): a for a in watched}
-    assert set(by_metric) == {
-        ("AWS/SageMaker", "Invocation5XXErrors"),
-        ("AWS/SageMaker", "ModelLatency"),
-        ("AWS/Lambda", "Errors"),
-        ("SafeSageMakerEndpoints", "ModelErrors"),
-        ("SafeSageMakerEndpoints", "ModelTimeouts"),
-        ("SafeSageMakerEndpoints", "FrontendFailures"),
-    }
+    assert len(watched) == len(ROLLBACK_CHECKS)
     green = [
         {"Name": "EndpointName", "Value": env.endpoint_name(model)},
         {"Name": "VariantName", "Value": model.variant_name},
     ]
-    assert by_metric["AWS/SageMaker", "Invocation5XXErrors"]["Dimensions"] == green
-    latency = by_metric["AWS/SageMaker", "ModelLatency"]
-    assert {q["Id"]: q["MetricStat"]["Stat"] for q in latency["Metrics"] if "MetricStat" in q} == {
-        "p99": "p99",
-        "n": "SampleCount",
-    }
-    for query in latency["Metrics"]:
-        if "MetricStat" in query:
-            assert query["MetricStat"]["Metric"]["Dimensions"] == green
-    assert by_metric["AWS/Lambda", "Errors"]["Dimensions"] == [
+    new_version = [
         {"Name": "ExecutedVersion", "Value": version_id},
         {"Name": "FunctionName", "Value": ref(function_id)},
         {"Name": "Resource", "Value": {"Fn::Join": ["", [ref(function_id), ":live"]]}},
     ]
-    for metric in ("ModelErrors", "ModelTimeouts", "FrontendFailures"):
-        # Exactly the dimensions the front end emits, with the new fingerprint.
-        assert by_metric["SafeSageMakerEndpoints", metric]["Dimensions"] == [
-            {"Name": "ModelName", "Value": model.name},
-            {"Name": "ModelVersion", "Value": model.fingerprint()},
-        ]
+    # Exactly the dimensions the front end emits, with the new fingerprint.
+    fingerprint = [
+        {"Name": "ModelName", "Value": model.name},
+        {"Name": "ModelVersion", "Value": model.fingerprint()},
+    ]
+    expected = {
+        "Endpoint5XXRatio": {
+            "e": ("AWS/SageMaker", "Invocation5XXErrors", "Sum", green),
+            "n": ("AWS/SageMaker", "Invocations", "Sum", green),
+        },
+        "FrontendErrorRatio": {
+            "model": ("SafeSageMakerEndpoints", "ModelErrors", "Sum", fingerprint),
+            "timeouts": ("SafeSageMakerEndpoints", "ModelTimeouts", "Sum", fingerprint),
+            "failures": ("SafeSageMakerEndpoints", "FrontendFailures", "Sum", fingerprint),
+            "errors": ("AWS/Lambda", "Errors", "Sum", new_version),
+            "n": ("AWS/Lambda", "Invocations", "Sum", new_version),
+        },
+        "ModelLatencyP99": {
+            "p99": ("AWS/SageMaker", "ModelLatency", "p99", green),
+            "n": ("AWS/SageMaker", "ModelLatency", "SampleCount", green),
+        },
+    }
+    for check, queries in expected.items():
+        _, alarm = rollback_alarm(synthesized, env, model, check)
+        assert alarm in watched
+        assert metric_queries(alarm) == {
+            query_id: {
+                "Id": query_id,
+                "MetricStat": {
+                    "Metric": {"Dimensions": dims, "MetricName": name, "Namespace": namespace},
+                    "Period": 60,
+                    "Stat": stat,
+                },
+                "ReturnData": False,
+            }
+            for query_id, (namespace, name, stat, dims) in queries.items()
+        }
     for alarm in watched:
         assert alarm["TreatMissingData"] == "notBreaching"
         assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        # Blue's Lambda metrics (no ExecutedVersion) or blue's endpoint are never read.
+        assert "MetricName" not in alarm
 
 
-def watched_metric(alarm: dict[str, Any]) -> tuple[str, str]:
-    """(namespace, metric name) an alarm watches: its own, or the one metric its math reads."""
-    if "MetricName" in alarm:
-        return alarm["Namespace"], alarm["MetricName"]
-    (metric,) = {
-        (q["MetricStat"]["Metric"]["Namespace"], q["MetricStat"]["Metric"]["MetricName"])
-        for q in alarm["Metrics"]
-        if "MetricStat" in q
-    }
-    return metric
+ROLLBACK_CHECKS = ("Endpoint5XXRatio", "FrontendErrorRatio", "ModelLatencyP99")
+ALARM_NAME_CHECKS = {
+    "Endpoint5XXRatio": "endpoint-5xx-ratio",
+    "FrontendErrorRatio": "frontend-error-ratio",
+    "ModelLatencyP99": "model-latency-p99",
+}
 
 
-def rollback_latency_alarm(
-    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+def metric_queries(alarm: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The alarm's metric math inputs by id (the expression itself left out)."""
+    return {q["Id"]: q for q in alarm["Metrics"] if "MetricStat" in q}
+
+
+def expression(alarm: dict[str, Any]) -> dict[str, Any]:
+    (query,) = [q for q in alarm["Metrics"] if "Expression" in q]
+    return dict(query)
+
+
+def rollback_alarm(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig, check: str
 ) -> tuple[str, dict[str, Any]]:
+    """The deployment group's rollback alarm of ``check`` (its construct id)."""
     alarms = resources(synthesized, env, "AWS::CloudWatch::Alarm")
     group = deployment_group(synthesized, env, model)
     return one(
         {
             a["Name"]["Ref"]: alarms[a["Name"]["Ref"]]["Properties"]
             for a in group["Properties"]["AlarmConfiguration"]["Alarms"]
-            if watched_metric(alarms[a["Name"]["Ref"]]["Properties"])
-            == ("AWS/SageMaker", "ModelLatency")
+            if alarms[a["Name"]["Ref"]]["Metadata"]["aws:cdk:path"].endswith(
+                f"/RollbackAlarms/{check}/Resource"
+            )
         }
     )
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_rollback_alarms_are_named_by_the_new_version(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    """Each deployment gets fresh alarms (a new name replaces the alarm): the name carries
+    the number of the front end's current version, the one the alias shifts to."""
+    function_id, _ = frontend(synthesized, env, model)
+    version = alias_of(synthesized, env, function_id)["Properties"]["FunctionVersion"]
+    for check, suffix in ALARM_NAME_CHECKS.items():
+        _, alarm = rollback_alarm(synthesized, env, model, check)
+        assert alarm["AlarmName"] == {
+            "Fn::Join": [
+                "",
+                [f"{env.stack_name}-{model.name}-rollback-{suffix}-v", version],
+            ]
+        }
+
+
+@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+def test_rollback_ratios_judge_only_periods_with_enough_requests(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> None:
+    rollback = model.deployment.rollback_alarms
+    assert (rollback.max_error_ratio, rollback.min_requests) == (0.02, 3)  # the defaults
+    _, endpoint_ratio = rollback_alarm(synthesized, env, model, "Endpoint5XXRatio")
+    _, frontend_ratio = rollback_alarm(synthesized, env, model, "FrontendErrorRatio")
+    assert expression(endpoint_ratio) == {
+        "Expression": "IF(n >= 3, FILL(e, 0) / n, 0)",
+        "Id": "expr_1",
+        "Label": "green 5xx ratio, 0 under 3 invocations",
+        "ReturnData": True,
+    }
+    assert expression(frontend_ratio) == {
+        "Expression": "IF(n >= 3, (FILL(model, 0) + FILL(timeouts, 0) + FILL(failures, 0)"
+        " + FILL(errors, 0)) / n, 0)",
+        "Id": "expr_1",
+        "Label": "new version's failed share, 0 under 3 requests",
+        "ReturnData": True,
+    }
+    for alarm in (endpoint_ratio, frontend_ratio):
+        assert alarm["Threshold"] == 0.02
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (1, 1)
+        # The container's 4xx (the caller's bad input) never rolls back.
+        assert "ModelClientErrors" not in json.dumps(alarm)
+        assert "Invocation4XXErrors" not in json.dumps(alarm)
+
+
+def rollback_latency_alarm(
+    synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
+) -> tuple[str, dict[str, Any]]:
+    return rollback_alarm(synthesized, env, model, "ModelLatencyP99")
 
 
 def test_rollback_latency_threshold_is_the_models_budget(synthesized: Synthesized) -> None:
@@ -348,7 +515,7 @@ def test_rollback_latency_judges_p99_only_over_enough_samples(
 ) -> None:
     """The pre-traffic hook's few requests are green's first (a cold inference among them):
     their p99 must not roll a healthy model back, so under 20 samples a period the alarm
-    sees 0. Same construct id as the single-metric alarm it replaced: same logical id."""
+    sees 0."""
     logical_id, latency = rollback_latency_alarm(synthesized, env, model)
     assert "RollbackAlarmsModelLatencyP99" in logical_id
     assert "MetricName" not in latency
@@ -382,28 +549,27 @@ def test_rollback_latency_judges_p99_only_over_enough_samples(
 
 
 @pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
-def test_rollback_on_any_frontend_failure_of_the_new_version(
+def test_rollback_counts_every_frontend_failure_of_the_new_version(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
     """Every 500 the front end answers (access denied: a misconfigured new version) is counted
-    as FrontendFailures, which Lambda's Errors never see: the first one rolls the shift back."""
-    alarms = resources(synthesized, env, "AWS::CloudWatch::Alarm")
-    group = deployment_group(synthesized, env, model)
-    (failures_id,) = [
-        a["Name"]["Ref"]
-        for a in group["Properties"]["AlarmConfiguration"]["Alarms"]
-        if watched_metric(alarms[a["Name"]["Ref"]]["Properties"])
-        == ("SafeSageMakerEndpoints", "FrontendFailures")
-    ]
-    assert "RollbackAlarmsFrontendFailures" in failures_id
-    failures = alarms[failures_id]["Properties"]
-    assert failures["Dimensions"] == [
-        {"Name": "ModelName", "Value": model.name},
-        {"Name": "ModelVersion", "Value": model.fingerprint()},
-    ]
-    assert (failures["Statistic"], failures["Period"], failures["Threshold"]) == ("Sum", 60, 0)
-    assert failures["ComparisonOperator"] == "GreaterThanThreshold"
-    assert failures["TreatMissingData"] == "notBreaching"
+    as FrontendFailures, which Lambda's Errors never see: it is part of the new version's
+    failed share, over the requests that version served through the alias."""
+    logical_id, ratio = rollback_alarm(synthesized, env, model, "FrontendErrorRatio")
+    assert "RollbackAlarmsFrontendErrorRatio" in logical_id
+    queries = metric_queries(ratio)
+    assert queries["failures"]["MetricStat"]["Metric"] == {
+        "Dimensions": [
+            {"Name": "ModelName", "Value": model.name},
+            {"Name": "ModelVersion", "Value": model.fingerprint()},
+        ],
+        "MetricName": "FrontendFailures",
+        "Namespace": "SafeSageMakerEndpoints",
+    }
+    assert "FILL(failures, 0)" in expression(ratio)["Expression"]
+    assert queries["n"]["MetricStat"]["Metric"]["MetricName"] == "Invocations"
+    assert ratio["ComparisonOperator"] == "GreaterThanThreshold"
+    assert ratio["TreatMissingData"] == "notBreaching"
 
 
 # --- IAM -------------------------------------------------------------------------------------
@@ -443,7 +609,7 @@ PRE_ACTIONS = {
     "codedeploy:PutLifecycleEventHookExecutionStatus",
     "codedeploy:GetDeployment",
     "lambda:GetFunctionConfiguration",
-    "lambda:InvokeFunction",
+    "lambda:InvokeFunction",  # the new version's sample requests, and its own continuation
     "sagemaker:DescribeEndpoint",
 }
 POST_ACTIONS = {
@@ -485,7 +651,7 @@ def test_hooks_get_only_what_they_use(
     event: str,
     expected: set[str],
 ) -> None:
-    _, function = hook(synthesized, env, model, event)
+    hook_id, function = hook(synthesized, env, model, event)
     statements = role_statements(synthesized, env, function)
     granted = {a for s in statements for a in actions(s)}
     if model.autoscaling is not None:
@@ -503,6 +669,9 @@ def test_hooks_get_only_what_they_use(
                 f":deploymentgroup:<{_application(synthesized, env)}>/<{group_id}>"
             )
             assert resource.startswith("arn:aws:codedeploy:us-east-1:123456789012:")
+        elif statement["Resource"] == {"Fn::GetAtt": [hook_id, "Arn"]}:
+            assert event == "BeforeAllowTraffic"  # continuation: the hook itself, nothing else
+            assert actions(statement) == ["lambda:InvokeFunction"]
         elif any(a.startswith("lambda:") for a in actions(statement)):
             assert resource == f"<{function_id}.Arn>:*"  # this front end's versions only
         elif "sagemaker:DescribeEndpoint" in actions(statement):
@@ -554,6 +723,7 @@ def test_hook_environment_contract(
         "POWERTOOLS_SERVICE_NAME": f"{model.name}-pre-traffic-hook",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "CAPACITY_POLL_SECONDS": "20",
+        "MAX_HOOK_SECONDS": "3300",  # 55 minutes over all runs, under CodeDeploy's hour
         **capacity,
     }
     capacity.pop("AUTOSCALING_MAX_CAPACITY", None)
@@ -561,6 +731,8 @@ def test_hook_environment_contract(
         "VARIANT_NAME": model.variant_name,
         "POWERTOOLS_SERVICE_NAME": f"{model.name}-post-traffic-hook",
         "POWERTOOLS_LOG_LEVEL": "INFO",
+        "MODEL_NAME": model.name,
+        "METRICS_NAMESPACE": "SafeSageMakerEndpoints",
         "MIN_INVOCATIONS": str(model.post_traffic_min_invocations),
         "MAX_5XX_RATIO": str(model.deployment.max_5xx_ratio),
         "METRICS_WAIT_SECONDS": str(model.deployment.metrics_wait_seconds),
@@ -684,7 +856,8 @@ def test_served_model_exposes_the_alias_for_the_api(synthesized: Synthesized) ->
         assert isinstance(served.frontend.alias, lambda_.Alias), name
         assert served.frontend.alias.alias_name == "live"
         assert served.deployment.deployment_group is not None
-        assert len(served.deployment.rollback_alarms) == 6
+        assert served.deployment.rollback_alarms == served.rollback_alarms.alarms
+        assert len(served.deployment.rollback_alarms) == 3
 
 
 # --- early validation of the constructs ------------------------------------------------------
@@ -751,6 +924,8 @@ def test_frontend_refuses_an_endpoint_name_token(endpoint: Any) -> None:
         ({"min_invocations": 0}, "min_invocations"),
         ({"max_5xx_ratio": 1.5}, "max_5xx_ratio"),
         ({"metrics_wait_minutes": 15}, "shorter than the hook's 15-minute timeout"),
+        ({"max_hook_seconds": 59}, "max_hook_duration must be at least a minute"),
+        ({"max_hook_seconds": 3600}, "under CodeDeploy's one hour"),
     ],
 )
 def test_deployment_rejects_settings_the_hooks_cannot_honour(
@@ -763,6 +938,8 @@ def test_deployment_rejects_settings_the_hooks_cannot_honour(
     frontend = make_frontend(endpoint)
     if "metrics_wait_minutes" in kwargs:
         kwargs = {"metrics_wait": Duration.minutes(kwargs.pop("metrics_wait_minutes"))}
+    if "max_hook_seconds" in kwargs:
+        kwargs = {"max_hook_duration": Duration.seconds(kwargs.pop("max_hook_seconds"))}
     settings: dict[str, Any] = {"sample_requests": [{"contentType": "application/json"}]}
     with pytest.raises(ValueError, match=error):
         BlueGreenDeployment(
@@ -775,7 +952,7 @@ def test_deployment_rejects_settings_the_hooks_cannot_honour(
         )
 
 
-def test_rollback_alarms_take_their_sample_minimum_and_failure_threshold(endpoint: Any) -> None:
+def test_rollback_alarms_take_their_minimums_and_error_ratio(endpoint: Any) -> None:
     from aws_cdk import Stack
     from aws_cdk.assertions import Template
 
@@ -788,10 +965,14 @@ def test_rollback_alarms_take_their_sample_minimum_and_failure_threshold(endpoin
         endpoint=endpoint,
         frontend=frontend,
         model_latency_min_samples=50,
-        frontend_failures=3,
+        max_error_ratio=0.05,
+        min_requests=10,
     )
-    assert alarms.frontend_failures_alarm in alarms.alarms
-    assert len(alarms.alarms) == 6
+    assert alarms.alarms == [
+        alarms.endpoint_5xx_ratio_alarm,
+        alarms.frontend_error_ratio_alarm,
+        alarms.model_latency_alarm,
+    ]
     template = Template.from_stack(Stack.of(alarms))
     template.has_resource_properties(
         "AWS::CloudWatch::Alarm",
@@ -801,16 +982,35 @@ def test_rollback_alarms_take_their_sample_minimum_and_failure_threshold(endpoin
             )
         },
     )
-    template.has_resource_properties(
-        "AWS::CloudWatch::Alarm", {"MetricName": "FrontendFailures", "Threshold": 3}
-    )
+    template.resource_count_is("AWS::CloudWatch::Alarm", 3)
+    for ratio in ("FILL(e, 0) / n", "(FILL(model, 0) + FILL(timeouts, 0) + FILL(failures, 0)"):
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "Threshold": 0.05,
+                "Metrics": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Id": "expr_1",
+                                "Expression": Match.string_like_regexp(
+                                    r"^IF\(n >= 10, " + re.escape(ratio)
+                                ),
+                            }
+                        )
+                    ]
+                ),
+            },
+        )
 
 
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
         ({"model_latency_min_samples": 0}, "model_latency_min_samples must be at least 1"),
-        ({"frontend_failures": -1}, "frontend_failures must not be negative"),
+        ({"max_error_ratio": 0}, "max_error_ratio must be between 0 and 1, got 0"),
+        ({"max_error_ratio": 1}, "max_error_ratio must be between 0 and 1, got 1"),
+        ({"min_requests": 0}, "min_requests must be at least 1, got 0"),
     ],
 )
 def test_rollback_alarms_reject_unusable_settings(

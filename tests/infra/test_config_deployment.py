@@ -165,9 +165,34 @@ def test_min_invocations_defaults_to_one_more_than_the_samples(tmp_path: Path) -
             "datapoints_to_alarm",
         ),
         (
-            {"rollback_alarms": {"model_errors": -1}},
-            "models[0].deployment.rollback_alarms.model_errors",
-            "greater than or equal to 0",
+            {"rollback_alarms": {"max_error_ratio": 0}},
+            "models[0].deployment.rollback_alarms.max_error_ratio",
+            "greater than 0",
+        ),
+        (
+            {"rollback_alarms": {"max_error_ratio": 1}},
+            "models[0].deployment.rollback_alarms.max_error_ratio",
+            "less than 1",
+        ),
+        (
+            {"rollback_alarms": {"min_requests": 0}},
+            "models[0].deployment.rollback_alarms.min_requests",
+            "greater than or equal to 1",
+        ),
+        # The count thresholds the ratios replaced: a config still naming one is an error.
+        *(
+            (
+                {"rollback_alarms": {removed: 2}},
+                f"models[0].deployment.rollback_alarms.{removed}",
+                "typo",
+            )
+            for removed in (
+                "invocation_5xx_errors",
+                "frontend_errors",
+                "model_errors",
+                "model_timeouts",
+                "frontend_failures",
+            )
         ),
         ({"canary": "Canary10Percent5Minutes"}, "models[0].deployment.canary", "typo"),
     ],
@@ -185,6 +210,22 @@ def test_rollback_latency_defaults_to_the_models_alarm_budget(tmp_path: Path) ->
     rollback = load(tmp_path).models[0].deployment.rollback_alarms
     assert rollback.model_latency_p99_ms is None  # ServedModel falls back to alarms.*
     assert (rollback.period_seconds, rollback.evaluation_periods) == (60, 1)
+    assert rollback.datapoints_to_alarm == 1
+
+
+def test_rollback_alarms_judge_error_ratios_over_a_minimum_of_requests(tmp_path: Path) -> None:
+    rollback = load(tmp_path).models[0].deployment.rollback_alarms
+    assert (rollback.max_error_ratio, rollback.min_requests) == (0.02, 3)
+    tuned = load(tmp_path, {"rollback_alarms": {"max_error_ratio": 0.1, "min_requests": 20}})
+    rollback = tuned.models[0].deployment.rollback_alarms
+    assert (rollback.max_error_ratio, rollback.min_requests) == (0.1, 20)
+
+
+def test_few_invocations_only_delay_the_post_traffic_verdict(tmp_path: Path) -> None:
+    """min_invocations is when the hook may decide early, not a floor green must reach: any
+    positive value is valid, however large."""
+    env = load(tmp_path, {"min_invocations": 10_000})
+    assert env.models[0].post_traffic_min_invocations == 10_000
 
 
 def test_deployment_settings_never_change_the_fingerprint(tmp_path: Path) -> None:
@@ -198,7 +239,11 @@ def test_deployment_settings_never_change_the_fingerprint(tmp_path: Path) -> Non
             "min_invocations": 50,
             "max_5xx_ratio": 0.2,
             "metrics_wait_seconds": 600,
-            "rollback_alarms": {"invocation_5xx_errors": 9, "model_latency_p99_ms": 20},
+            "rollback_alarms": {
+                "max_error_ratio": 0.5,
+                "min_requests": 9,
+                "model_latency_p99_ms": 20,
+            },
         },
         deployment_config="Canary10Percent30Minutes",
     ).models[0]

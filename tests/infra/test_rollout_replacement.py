@@ -4,9 +4,10 @@ ProdStack is synthesized with the repository's prod config (version A), then wit
 model's ``model_data_url`` changed (version B). AWS's resource schemas (as cfn-lint ships them)
 decide what B replaces: exactly that model's Model, EndpointConfig and Endpoint (green beside
 blue), the endpoint's log group (named after the endpoint), its autoscaling target and policy,
-a new front-end Lambda Version, to which the alias then points, and a new execution role (blue
-keeps its own until cleanup). The other model, the shared
-resources (API, alerts topic, keys, layers) and everything else stay byte-for-byte the same.
+a new front-end Lambda Version, to which the alias then points, the rollback alarms (named after
+that version: fresh per deployment) and a new execution role (blue keeps its own until
+cleanup). The other model, the shared resources (API, alerts topic, keys, layers) and
+everything else stay byte-for-byte the same.
 
 Both synths run in this process (no ``cdk`` subprocess) with the CLI's context from cdk.json,
 so feature flags and ``aws:cdk:path`` metadata match ``cdk synth``.
@@ -41,6 +42,10 @@ EXPECTED_REPLACEMENTS = {
         "Autoscaling/Target/InvocationsPerInstance/Resource",
     ),
     ("AWS::Lambda::Version", "Frontend/Function/Resource/CurrentVersion/Resource"),
+    # Named after the new front-end version: fresh alarms (INSUFFICIENT_DATA) per deployment.
+    ("AWS::CloudWatch::Alarm", "RollbackAlarms/Endpoint5XXRatio/Resource"),
+    ("AWS::CloudWatch::Alarm", "RollbackAlarms/FrontendErrorRatio/Resource"),
+    ("AWS::CloudWatch::Alarm", "RollbackAlarms/ModelLatencyP99/Resource"),
 }
 # Model Monitor watches the live endpoint by name: a monitored model's job definition and
 # schedule follow green (and go away with it on a rollback).
@@ -222,24 +227,41 @@ def test_green_is_created_beside_blue_and_the_alias_moves_to_the_new_version(
     assert alias_b["UpdatePolicy"] == alias_a["UpdatePolicy"]  # the shift goes through CodeDeploy
 
 
-def test_rollback_alarms_follow_green_in_place(
+def test_rollback_alarms_are_new_for_each_version(
+    version_a: dict[str, Any],
     rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
 ) -> None:
-    """Updated, not replaced: the deployment group keeps naming the same alarms."""
+    """Replaced, not updated: each alarm's name carries the new front-end version, so the
+    deployment starts with alarms in INSUFFICIENT_DATA (never one still in ALARM from blue's
+    trouble), and the deployment group is updated in place to name them."""
     changed, _, version_b, result = rollout
     rollback = {
         k
         for k in version_b["Resources"]
         if construct_path(version_b, k).startswith(f"{STACK}/{changed}/RollbackAlarms/")
     }
-    assert len(rollback) == 6
-    assert rollback <= result.updated
-    group = {
+    assert len(rollback) == 3
+    assert rollback <= result.replaced
+    new_version = next(
+        k
+        for k in version_b["Resources"]
+        if construct_path(version_b, k)
+        == f"{STACK}/{changed}/Frontend/Function/Resource/CurrentVersion/Resource"
+    )
+    for logical_id in rollback:
+        name_a = version_a["Resources"][logical_id]["Properties"]["AlarmName"]
+        name_b = version_b["Resources"][logical_id]["Properties"]["AlarmName"]
+        assert name_a != name_b
+        assert name_b["Fn::Join"][1][1] == {"Fn::GetAtt": [new_version, "Version"]}
+    (group,) = [
         k
         for k in version_b["Resources"]
         if construct_path(version_b, k) == f"{STACK}/{changed}/Deployment/DeploymentGroup/Resource"
-    }
-    assert group and not group & result.changed
+    ]
+    assert group in result.updated
+    assert group not in result.replaced | result.added | result.removed
+    alarms = version_b["Resources"][group]["Properties"]["AlarmConfiguration"]["Alarms"]
+    assert {a["Name"]["Ref"] for a in alarms} == rollback
 
 
 def test_no_permission_changes_for_the_shift(
@@ -256,5 +278,14 @@ def test_no_permission_changes_for_the_shift(
             (f"{STACK}/{changed}/Frontend/", f"{STACK}/{changed}/Deployment/")
         )
     }
-    assert len(iam) == 8  # front end, both hooks, deployment group: role + policy each
+    # Front end, both hooks, deployment group: role + policy each; and the pre-traffic hook's
+    # continuation policy, which names the hook function (unchanged by a new version).
+    assert len(iam) == 9
+    (continuation,) = [
+        k
+        for k in iam
+        if construct_path(version_b, k)
+        == f"{STACK}/{changed}/Deployment/PreTrafficHookContinuation/Resource"
+    ]
+    assert version_b["Resources"][continuation]["Type"] == "AWS::IAM::Policy"
     assert iam & result.changed == set()
