@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,7 +20,13 @@ from deployment_hooks_common import (
     run_lifecycle_hook,
     wait_until,
 )
-from deployment_hooks_common.aws import client_config
+from deployment_hooks_common.aws import (
+    CallBudget,
+    TimeBoxedClient,
+    bind_deadlines,
+    call_budget,
+    client_config,
+)
 from deployment_hooks_common.deployment import appspec_content, parse_appspec
 from deployment_hooks_common.settings import (
     float_or_default,
@@ -27,7 +35,7 @@ from deployment_hooks_common.settings import (
     optional_int,
     require_str,
 )
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.lambdas.hooks.hook_fakes import (
@@ -239,10 +247,112 @@ def test_wait_until_stops_when_the_condition_raises(clock: FakeClock) -> None:
         wait_until(broken, deadline=Deadline(clock, clock.monotonic() + 60), interval=5)
 
 
-def test_boto_config_bounds_time_and_retries() -> None:
-    config = client_config(read_timeout=35)
-    assert (config.connect_timeout, config.read_timeout) == (3, 35)
+def test_with_time_to_spare_a_call_gets_the_default_budget() -> None:
+    budget = call_budget(600.0, 35.0)
+    assert budget == CallBudget(connect_timeout=3.0, read_timeout=35.0, max_attempts=3)
+    config = client_config(budget)
+    assert (config.connect_timeout, config.read_timeout) == (3.0, 35.0)
     assert config.retries == {"mode": "standard", "max_attempts": 3}
+    assert call_budget(None, 10.0).worst_case_seconds == 3 * 13 + 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seconds_left=st.floats(min_value=2.0, max_value=2000.0),
+    read_timeout=st.sampled_from([10.0, 35.0]),
+)
+def test_a_calls_worst_case_always_fits_the_time_left(
+    seconds_left: float, read_timeout: float
+) -> None:
+    budget = call_budget(seconds_left, read_timeout)
+    assert budget.worst_case_seconds <= seconds_left + 1e-9
+    assert budget.read_timeout <= read_timeout
+    assert 1 <= budget.max_attempts <= 3
+
+
+def test_near_the_deadline_fewer_attempts_and_shorter_timeouts() -> None:
+    assert call_budget(30.0, 10.0).max_attempts == 3
+    assert call_budget(30.0, 10.0).read_timeout < 10.0
+    assert call_budget(5.0, 10.0).max_attempts == 2
+    assert call_budget(2.5, 10.0).max_attempts == 1
+
+
+def test_no_time_left_means_no_call() -> None:
+    with pytest.raises(HookFailedError, match="not enough for another AWS call"):
+        call_budget(1.0, 10.0)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.configs: list[Any] = []
+
+    def __call__(self, service_name: str, *, config: Any) -> Any:
+        self.configs.append(config)
+        return SimpleNamespace(describe_endpoint=lambda **_: {"service": service_name})
+
+
+def test_time_boxed_client_derives_the_budget_per_call_and_caches_clients() -> None:
+    clock = FakeClock()
+    factory = _Recorder()
+    client = TimeBoxedClient("sagemaker", factory=factory)
+    client.bind(Deadline(clock, clock.monotonic() + 600))
+    assert client.describe_endpoint(EndpointName="e") == {"service": "sagemaker"}
+    client.describe_endpoint(EndpointName="e")
+    assert len(factory.configs) == 1  # same budget, same client
+    clock.sleep(590)  # 10 s left
+    client.describe_endpoint(EndpointName="e")
+    assert len(factory.configs) == 2
+    late = factory.configs[-1]
+    attempts = late.retries["max_attempts"]
+    assert attempts * (late.connect_timeout + late.read_timeout) <= 10
+    clock.sleep(9.5)
+    with pytest.raises(HookFailedError):
+        client.describe_endpoint(EndpointName="e")
+
+
+def test_bind_deadlines_gives_the_report_the_margin() -> None:
+    @dataclass(frozen=True)
+    class Clients:
+        codedeploy: Any
+        sagemaker: Any
+        stubbed: Any
+
+    clock = FakeClock()
+    clients = Clients(TimeBoxedClient("codedeploy"), TimeBoxedClient("sagemaker"), object())
+    deadline = Deadline(clock, clock.monotonic() + 100)
+    bind_deadlines(clients, deadline, report_margin=30)
+    assert clients.sagemaker.deadline is deadline
+    assert clients.codedeploy.deadline.remaining() == 128
+
+
+def test_a_call_to_a_server_that_never_answers_ends_within_the_deadline() -> None:
+    """A real socket on 127.0.0.1 that accepts and never answers: botocore's own retries
+    with the default timeouts would take 42 s; the time-boxed client gives up in time."""
+    import socket
+    import time
+
+    import boto3
+    from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+    from deployment_hooks_common.clock import SystemClock
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    try:
+
+        def factory(service_name: str, *, config: Any) -> Any:
+            return boto3.client(service_name, config=config, endpoint_url=url)
+
+        client = TimeBoxedClient("sagemaker", factory=factory)
+        clock = SystemClock()
+        client.bind(Deadline(clock, clock.monotonic() + 4.0))
+        started = time.monotonic()
+        with pytest.raises((ReadTimeoutError, ConnectTimeoutError, HookFailedError)):
+            client.describe_endpoint(EndpointName="hangs")
+        assert time.monotonic() - started <= 4.5
+    finally:
+        server.close()
 
 
 # --- always report -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -293,8 +294,12 @@ def test_green_at_its_maximum_needs_no_register_call(world: PreWorld) -> None:
     assert world.register_calls() == []
 
 
-def test_capacity_never_reached_fails_before_the_lambda_times_out(world: PreWorld) -> None:
-    # budget: 190 s - 30 s safety margin - 2 samples x 35 s invoke timeout = 90 s of waiting
+def test_capacity_never_reached_fails_before_the_lambda_times_out(
+    world: PreWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # budget: 190 s - 30 s safety margin - 2 samples x 35 s invoke timeout = 90 s of waiting;
+    # the hook as a whole may not take longer than this one run, so no continuation.
+    monkeypatch.setenv("MAX_HOOK_SECONDS", "190")
     world.context.timeout_seconds = 190
     expect_start(world)
     expect_endpoint(world.sagemaker, GREEN, instances=1)
@@ -310,6 +315,85 @@ def test_capacity_never_reached_fails_before_the_lambda_times_out(world: PreWorl
     assert "Updating with 2" in result["reason"]
     assert world.clock.sleeps == [20, 20, 20, 20, 10]
     assert world.context.get_remaining_time_in_millis() == 100_000
+
+
+def test_a_scale_out_longer_than_one_run_continues_in_a_new_invocation(world: PreWorld) -> None:
+    world.context.timeout_seconds = 190  # 90 s of waiting in this run; the hook has 55 min
+    expect_start(world)
+    expect_endpoint(world.sagemaker, GREEN, instances=1)
+    expect_endpoint(world.sagemaker, BLUE, instances=3)
+    for _ in range(6):
+        expect_endpoint(world.sagemaker, GREEN, status="Updating", instances=2)
+    world.lambda_.add_response("invoke", {"StatusCode": 202})
+    # No report: the next invocation will make it.
+
+    result = world.run()
+
+    assert result["status"] is None
+    assert "round 2 continues" in result["reason"]
+    [(_, invoke)] = [call for call in world.lambda_calls if call[0] == "Invoke"]
+    assert invoke["InvocationType"] == "Event"
+    assert invoke["FunctionName"] == world.context.invoked_function_arn
+    payload = json.loads(invoke["Payload"])
+    assert payload["DeploymentId"] == hook_event()["DeploymentId"]
+    assert payload["Continuation"]["round"] == 2
+    assert payload["Continuation"]["state"] == {"floor": 3}
+    assert payload["Continuation"]["startedAt"] == world.clock.start.isoformat()
+    assert capacity_of(world.autoscaling, GREEN) == (3, 4)
+
+
+def continued_event(clock: FakeClock, *, started_minutes_ago: float) -> dict[str, Any]:
+    started = clock.now() - timedelta(minutes=started_minutes_ago)
+    return {
+        **hook_event(),
+        "Continuation": {"startedAt": started.isoformat(), "round": 2, "state": {"floor": 3}},
+    }
+
+
+def test_a_continued_run_keeps_waiting_without_registering_again(world: PreWorld) -> None:
+    expect_start(world)
+    expect_endpoint(world.sagemaker, GREEN, status="Updating", instances=2)
+    expect_endpoint(world.sagemaker, GREEN, status="Updating", instances=2)
+    expect_endpoint(world.sagemaker, GREEN, status="InService", instances=3)
+    world.expect_samples_pass()
+    expect_report(world.codedeploy, "Succeeded")
+
+    result = world.run(continued_event(world.clock, started_minutes_ago=15))
+
+    assert result["status"] == "Succeeded", result["reason"]
+    assert "set by an earlier run" in result["reason"]
+    assert world.register_calls() == []
+    assert world.clock.sleeps == [20]
+
+
+def test_a_continued_run_fails_once_the_hooks_hour_is_nearly_up(world: PreWorld) -> None:
+    # 55 minutes in all; this run started 54 minutes after the first: 60 s left, minus the
+    # time kept for the two samples (70 s): nothing left to wait.
+    expect_start(world)
+    expect_endpoint(world.sagemaker, GREEN, status="Updating", instances=2)
+    expect_endpoint(world.sagemaker, GREEN, status="Updating", instances=2)
+    expect_report(world.codedeploy, "Failed")
+
+    result = world.run(continued_event(world.clock, started_minutes_ago=54))
+
+    assert result["status"] == "Failed"
+    assert "did not reach 3 instances before the hook's time ran out" in result["reason"]
+
+
+def test_a_reverse_shift_passes_without_capacity_or_samples(world: PreWorld) -> None:
+    """CloudFormation rolling back after a successful shift moves the alias to the OLDER
+    version; failing here would leave the stack in UPDATE_ROLLBACK_FAILED."""
+    expect_deployment(world.codedeploy, json.dumps(appspec(current="4", target="3")))
+    expect_version_endpoint(world.lambda_, "3", BLUE)
+    expect_version_endpoint(world.lambda_, "4", GREEN)
+    expect_report(world.codedeploy, "Succeeded")
+
+    result = world.run()
+
+    assert result["status"] == "Succeeded"
+    assert "reverse shift back to version 3" in result["reason"]
+    assert world.invocations() == []
+    assert world.register_calls() == []
 
 
 def test_samples_are_not_started_without_time_for_their_timeout(world: PreWorld) -> None:
