@@ -34,3 +34,23 @@ def retention_days(days: int) -> logs.RetentionDays:
         raise ValueError(
             f"{days} days is not a CloudWatch Logs retention; use one of {ALLOWED_DAYS}"
         ) from None
+
+
+# Retentions CDK knows beyond those the environment files may choose.
+_LONGER = {
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+_DAYS = {member: days for days, member in (_BY_DAYS | _LONGER).items()}
+
+
+def days_of(retention: logs.RetentionDays) -> int:
+    """The days of a finite ``RetentionDays``; ``INFINITE`` is refused (a kept group's events
+    must expire)."""
+    try:
+        return _DAYS[retention]
+    except KeyError:
+        raise ValueError(f"log retention must be finite, got {retention.name}") from None
