@@ -21,8 +21,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from infra.constructs.grants import service_principal
-from infra.constructs.python_function import PythonFunction, code_from_folder
+from infra.constructs.python_function import PythonFunction, code_from_folder, role_with_log_group
 from infra.constructs.stack_facts import stack_facts
 from infra.log_retention import days_of
 from infra.nag import acknowledge, wildcard_resources
@@ -111,20 +110,13 @@ class EndpointLogGroupProvider(Construct):
         )
         # The framework's own function: its role writes only to its own encrypted group (no
         # AWSLambdaBasicExecutionRole) and may invoke only the handler above.
-        self.framework_role = iam.Role(
-            self,
-            "FrameworkRole",
-            assumed_by=service_principal("lambda.amazonaws.com"),
+        self.framework_role, self.framework_log_group = role_with_log_group(
+            Construct(self, "Framework"),
             description="CDK Provider framework of Custom::EndpointLogGroup",
+            log_retention=log_retention,
+            log_encryption_key=log_encryption_key,
+            log_removal_policy=log_removal_policy,
         )
-        self.framework_log_group = logs.LogGroup(
-            self,
-            "FrameworkLogGroup",
-            retention=log_retention,
-            encryption_key=log_encryption_key,
-            removal_policy=log_removal_policy,
-        )
-        self.framework_log_group.grant_write(self.framework_role)
         self.provider = cr.Provider(
             self,
             "Provider",

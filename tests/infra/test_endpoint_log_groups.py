@@ -16,28 +16,36 @@ ENVS = {env.name: env for env in load_environments()}
 PSEUDO = "arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
 
 
-def _template(synthesized: Synthesized, env: EnvironmentConfig) -> dict[str, Any]:
-    return synthesized.templates[env.stack_name]
+EnvTemplate = tuple[EnvironmentConfig, dict[str, Any]]
+
+
+@pytest.fixture(params=list(ENVS.values()), ids=list(ENVS))
+def env_template(request: pytest.FixtureRequest, synthesized: Synthesized) -> EnvTemplate:
+    """Each environment with its synthesized template."""
+    env: EnvironmentConfig = request.param
+    return env, synthesized.templates[env.stack_name]
 
 
 def _path(resource: dict[str, Any]) -> str:
     return str(resource["Metadata"]["aws:cdk:path"])
 
 
-def _handler_id(template: dict[str, Any]) -> str:
-    (handler_id,) = [
-        k
-        for k, v in resources(template, "AWS::Lambda::Function").items()
-        if _path(v).endswith("/EndpointLogGroupProvider/Handler/Resource/Resource")
+def _at(template: dict[str, Any], kind: str, suffix: str) -> tuple[str, dict[str, Any]]:
+    """The one ``kind`` resource at ``<stack>/EndpointLogGroupProvider/<suffix>``."""
+    (found,) = [
+        (k, v)
+        for k, v in resources(template, kind).items()
+        if _path(v).endswith(f"/EndpointLogGroupProvider/{suffix}")
     ]
-    return handler_id
+    return found
 
 
-@pytest.mark.parametrize("env", ENVS.values(), ids=ENVS)
-def test_one_provider_per_stack_serves_every_endpoint(
-    synthesized: Synthesized, env: EnvironmentConfig
-) -> None:
-    template = _template(synthesized, env)
+def _handler_id(template: dict[str, Any]) -> str:
+    return _at(template, "AWS::Lambda::Function", "Handler/Resource/Resource")[0]
+
+
+def test_one_provider_per_stack_serves_every_endpoint(env_template: EnvTemplate) -> None:
+    env, template = env_template
     handler_id = _handler_id(template)
     frameworks = [
         k
@@ -56,16 +64,11 @@ def test_one_provider_per_stack_serves_every_endpoint(
     }
 
 
-@pytest.mark.parametrize("env", ENVS.values(), ids=ENVS)
-def test_handler_may_only_create_and_adopt_this_environments_endpoint_groups(
-    synthesized: Synthesized, env: EnvironmentConfig
+def test_handler_may_only_create_and_adopt_this_environments_groups(
+    env_template: EnvTemplate,
 ) -> None:
-    template = _template(synthesized, env)
-    (role,) = [
-        v
-        for v in resources(template, "AWS::IAM::Role").values()
-        if _path(v).endswith("/EndpointLogGroupProvider/Handler/Role/Resource")
-    ]
+    env, template = env_template
+    _, role = _at(template, "AWS::IAM::Role", "Handler/Role/Resource")
     ((statement,),) = [statements(p["PolicyDocument"]) for p in role["Properties"]["Policies"]]
     assert statement["Action"] == [
         "logs:AssociateKmsKey",
@@ -88,11 +91,7 @@ def test_handler_may_only_create_and_adopt_this_environments_endpoint_groups(
         for p in patterns
     )
     # No delete, no read: the handler keeps groups and never touches their events.
-    (policy,) = [
-        v
-        for v in resources(template, "AWS::IAM::Policy").values()
-        if _path(v).endswith("/EndpointLogGroupProvider/Handler/Role/DefaultPolicy/Resource")
-    ]
+    _, policy = _at(template, "AWS::IAM::Policy", "Handler/Role/DefaultPolicy/Resource")
     other_actions = {
         a
         for s in statements(policy["Properties"]["PolicyDocument"])
@@ -106,35 +105,22 @@ def test_handler_may_only_create_and_adopt_this_environments_endpoint_groups(
     }
 
 
-@pytest.mark.parametrize("env", ENVS.values(), ids=ENVS)
 def test_framework_role_only_invokes_the_handler_and_writes_its_own_logs(
-    synthesized: Synthesized, env: EnvironmentConfig
+    env_template: EnvTemplate,
 ) -> None:
-    template = _template(synthesized, env)
+    _, template = env_template
     handler_id = _handler_id(template)
-    (role_id,) = [
-        k
-        for k, v in resources(template, "AWS::IAM::Role").items()
-        if _path(v).endswith("/EndpointLogGroupProvider/FrameworkRole/Resource")
-    ]
-    role = template["Resources"][role_id]["Properties"]
-    assert "ManagedPolicyArns" not in role and "Policies" not in role
-    (policy,) = [
-        v
-        for v in resources(template, "AWS::IAM::Policy").values()
-        if v["Properties"]["Roles"] == [{"Ref": role_id}]
-    ]
+    role_id, role = _at(template, "AWS::IAM::Role", "Framework/Role/Resource")
+    assert "ManagedPolicyArns" not in role["Properties"] and "Policies" not in role["Properties"]
+    _, policy = _at(template, "AWS::IAM::Policy", "Framework/Role/DefaultPolicy/Resource")
+    assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
     found = {
         (render(s["Action"]) if isinstance(s["Action"], str) else ",".join(s["Action"])): sorted(
             render(r) for r in as_list(s["Resource"])
         )
         for s in statements(policy["Properties"]["PolicyDocument"])
     }
-    (group_id,) = [
-        k
-        for k, v in resources(template, "AWS::Logs::LogGroup").items()
-        if _path(v).endswith("/EndpointLogGroupProvider/FrameworkLogGroup/Resource")
-    ]
+    group_id, _ = _at(template, "AWS::Logs::LogGroup", "Framework/LogGroup/Resource")
     assert found == {
         "logs:CreateLogStream,logs:PutLogEvents": [f"<{group_id}.Arn>"],
         "lambda:InvokeFunction": [f"<{handler_id}.Arn>", f"<{handler_id}.Arn>:*"],
@@ -142,11 +128,8 @@ def test_framework_role_only_invokes_the_handler_and_writes_its_own_logs(
     }
 
 
-@pytest.mark.parametrize("env", ENVS.values(), ids=ENVS)
-def test_provider_logs_are_encrypted_and_expire(
-    synthesized: Synthesized, env: EnvironmentConfig
-) -> None:
-    template = _template(synthesized, env)
+def test_provider_logs_are_encrypted_and_expire(env_template: EnvTemplate) -> None:
+    env, template = env_template
     groups = [
         v
         for v in resources(template, "AWS::Logs::LogGroup").values()
@@ -158,13 +141,10 @@ def test_provider_logs_are_encrypted_and_expire(
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey17AFBB84", "Arn"]}
 
 
-@pytest.mark.parametrize("env", ENVS.values(), ids=ENVS)
-def test_data_key_lets_cloudwatch_logs_encrypt_the_endpoint_groups(
-    synthesized: Synthesized, env: EnvironmentConfig
-) -> None:
+def test_data_key_lets_cloudwatch_logs_encrypt_endpoint_groups(env_template: EnvTemplate) -> None:
     """The key the custom resource passes (CreateLogGroup kmsKeyId / AssociateKmsKey): CloudWatch
     Logs must be allowed to use it for ``/aws/sagemaker/Endpoints/<name>``."""
-    template = _template(synthesized, env)
+    env, template = env_template
     key = template["Resources"]["DataKey17AFBB84"]["Properties"]["KeyPolicy"]
     (logs_statement,) = [
         s
@@ -180,23 +160,31 @@ def test_data_key_lets_cloudwatch_logs_encrypt_the_endpoint_groups(
     )
 
 
+def _library_endpoint(scope: Any, name: str, endpoint_name: str, **props: Any) -> Any:
+    """A ``ModelEndpoint`` as the README's library use creates one."""
+    from infra.constructs.model_endpoint import ModelEndpoint
+
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1.0"
+    return ModelEndpoint(
+        scope,
+        name,
+        endpoint_name=endpoint_name,
+        image_uri=image,
+        model_data_url=f"s3://models/{name}/model.tar.gz",
+        **props,
+    )
+
+
 def test_endpoints_of_a_bare_stack_share_one_provider() -> None:
     """A bare stack (the README's library use): ``of`` creates the provider once."""
     from aws_cdk import App, Stack
     from aws_cdk.assertions import Template
 
     from infra.constructs.endpoint_log_groups import EndpointLogGroupProvider
-    from infra.constructs.model_endpoint import ModelEndpoint
 
     stack = Stack(App(), "Library")
     for name in ("a", "b"):
-        ModelEndpoint(
-            stack,
-            name,
-            endpoint_name=f"lib-{name}-1",
-            image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1.0",
-            model_data_url=f"s3://models/{name}/model.tar.gz",
-        )
+        _library_endpoint(stack, name, f"lib-{name}-1")
     assert EndpointLogGroupProvider.of(stack) is EndpointLogGroupProvider.of(
         stack.node.find_child("a")
     )
@@ -214,20 +202,13 @@ def test_endpoint_outside_the_providers_prefixes_is_refused() -> None:
     from aws_cdk import App, Stack
 
     from infra.constructs.endpoint_log_groups import EndpointLogGroupProvider
-    from infra.constructs.model_endpoint import ModelEndpoint
 
     stack = Stack(App(), "Prefixed")
     EndpointLogGroupProvider(
         stack, EndpointLogGroupProvider.CONSTRUCT_ID, endpoint_name_prefixes=["prod-fraud-"]
     )
     with pytest.raises(ValueError, match="starts with none of \\['prod-fraud-'\\]"):
-        ModelEndpoint(
-            stack,
-            "Other",
-            endpoint_name="prod-churn-1a2b3c4d",
-            image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1.0",
-            model_data_url="s3://models/churn/model.tar.gz",
-        )
+        _library_endpoint(stack, "Other", "prod-churn-1a2b3c4d")
     with pytest.raises(ValueError, match="literal prefixes"):
         EndpointLogGroupProvider(stack, "Wild", endpoint_name_prefixes=["prod-*"])
 
@@ -236,16 +217,9 @@ def test_infinite_retention_is_refused() -> None:
     from aws_cdk import App, Stack
     from aws_cdk import aws_logs as logs
 
-    from infra.constructs.model_endpoint import ModelEndpoint
-
     with pytest.raises(ValueError, match="log retention must be finite, got INFINITE"):
-        ModelEndpoint(
-            Stack(App(), "Forever"),
-            "Endpoint",
-            endpoint_name="lib-forever-1",
-            image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1.0",
-            model_data_url="s3://models/forever/model.tar.gz",
-            log_retention=logs.RetentionDays.INFINITE,
+        _library_endpoint(
+            Stack(App(), "Forever"), "E", "lib-forever-1", log_retention=logs.RetentionDays.INFINITE
         )
 
 

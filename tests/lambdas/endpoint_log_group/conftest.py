@@ -10,7 +10,6 @@ of moto's own state (the group must exist, and DescribeLogGroups then shows the 
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,8 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.logs.models import logs_backends
 
+from tests.support.lambda_modules import load_module
+
 FOLDER = Path(__file__).resolve().parents[3] / "lambdas" / "endpoint_log_group"
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -33,18 +34,9 @@ OTHER_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/99999999-8888-7777-6666-555
 GROUP = "/aws/sagemaker/Endpoints/prod-fraud-detector-1a2b3c4d"
 
 
-def _load(module_name: str, file: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(module_name, file)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="session")
 def logic() -> ModuleType:
-    return sys.modules.get("log_group_resource") or _load(
+    return sys.modules.get("log_group_resource") or load_module(
         "log_group_resource", FOLDER / "log_group_resource.py"
     )
 
@@ -97,7 +89,7 @@ def logs(aws: None) -> MotoLogs:
 @pytest.fixture
 def handler_module(aws: None, logic: ModuleType) -> ModuleType:
     """``handler.py`` loaded inside the mock, so its module-level client talks to moto."""
-    return _load("endpoint_log_group_handler", FOLDER / "handler.py")
+    return load_module("endpoint_log_group_handler", FOLDER / "handler.py")
 
 
 def event(request_type: str, **properties: Any) -> dict[str, Any]:
