@@ -104,8 +104,9 @@ class EndpointLogGroupProvider(Construct):
             self.handler.role,
             "IAM5",
             "Endpoint names carry a fingerprint of the model, so the groups this provider "
-            "creates are known only by their prefix: the statement is held to the log groups "
-            "of this environment's models' endpoints in this account and region.",
+            "creates are known only by their prefix: the statement is held to the endpoint "
+            "log groups of the given name prefixes (in the stacks here, one per model of the "
+            "environment) in this account and region, and cannot delete or read any group.",
             findings=wildcard_resources(self, groups_arns),
         )
         # The framework's own function: its role writes only to its own encrypted group (no

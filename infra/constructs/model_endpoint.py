@@ -79,8 +79,9 @@ class ModelEndpoint(Construct):
         :param volume_encryption_key: KMS key for the instances' ML storage volumes. Not applied
             to instance types with local NVMe storage, which AWS encrypts in hardware and for
             which SageMaker rejects a key. Default: AWS-managed encryption.
-        :param log_encryption_key: KMS key for the endpoint's log group. Default: CloudWatch
-            Logs' own encryption.
+        :param log_encryption_key: KMS key for the endpoint's log group; its key policy must
+            let CloudWatch Logs use it for ``/aws/sagemaker/Endpoints/<endpoint_name>`` (as
+            ``ModelServingStack``'s data key does). Default: CloudWatch Logs' own encryption.
         :param log_retention: retention of the endpoint's log group; must be finite.
             Default: one month.
         :param log_group_tags: tags of the endpoint's log group. Default: none.
