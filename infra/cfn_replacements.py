@@ -30,7 +30,14 @@ def _schema_index() -> dict[str, str]:
 
 @cache
 def create_only_properties(resource_type: str) -> tuple[tuple[str, ...], ...]:
-    """The create-only property paths of ``resource_type``, e.g. ``(("PrimaryContainer",),)``."""
+    """The create-only property paths of ``resource_type``, e.g. ``(("PrimaryContainer",),)``.
+    A custom resource has none: CloudFormation sends it an Update for any change, and its
+    handler decides whether that replaces it (by answering a new physical id)."""
+    if (
+        resource_type.startswith("Custom::")
+        or resource_type == "AWS::CloudFormation::CustomResource"
+    ):
+        return ()
     schemas = package_files.files("cfnlint") / "data" / "schemas" / "resources"
     schema = json.loads((schemas / f"{_schema_index()[resource_type]}.json").read_text())
     paths = []

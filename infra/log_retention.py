@@ -44,3 +44,23 @@ def retention_days(days: int) -> logs.RetentionDays:
             f"{days} days is not a CloudWatch Logs retention; use one of {ALLOWED_DAYS}"
         ) from None
     return member
+
+
+# Retentions CDK knows beyond those the environment files may choose.
+_LONGER = {
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+_DAYS = {name: days for days, name in (_BY_DAYS | _LONGER).items()}
+
+
+def days_of(retention: logs.RetentionDays) -> int:
+    """The days of a finite ``RetentionDays``; ``INFINITE`` is refused (a kept group's events
+    must expire)."""
+    try:
+        return _DAYS[retention.name]
+    except KeyError:
+        raise ValueError(f"log retention must be finite, got {retention.name}") from None

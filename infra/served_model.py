@@ -74,7 +74,7 @@ class ServedModel(Construct):
             volume_encryption_key=data_key,
             log_encryption_key=data_key,
             log_retention=retention_days(environment.log_retention_days),
-            log_removal_policy=removal,
+            log_group_tags=environment.tags,
             data_capture_config=capture_bucket.capture_config(
                 endpoint_name,
                 sampling_percentage=capture.sampling_percentage,

@@ -24,6 +24,7 @@ from infra.constructs.blue_green_deployment import (
 )
 from infra.constructs.capture_bucket import DataCaptureBucket
 from infra.constructs.deployment_notifications import DeploymentNotifications
+from infra.constructs.endpoint_log_groups import EndpointLogGroupProvider
 from infra.constructs.model_frontend import CODE_FOLDER as FRONTEND_CODE
 from infra.constructs.operations_dashboard import DashboardModel, OperationsDashboard, alarms_of
 from infra.constructs.powertools_layer import PowertoolsLayer
@@ -104,6 +105,16 @@ class ModelServingStack(Stack):
         self.deployments = codedeploy.LambdaApplication(self, "Deployments")
         DeploymentNotifications(
             self, "DeploymentNotifications", application=self.deployments, topic=self.alerts.topic
+        )
+        # One adopt-or-create provider for every model's endpoint log group, allowed only
+        # this environment's endpoints' groups.
+        self.endpoint_log_groups = EndpointLogGroupProvider(
+            self,
+            EndpointLogGroupProvider.CONSTRUCT_ID,
+            endpoint_name_prefixes=[config.endpoint_name_prefix(m) for m in config.models],
+            log_retention=retention_days(config.log_retention_days),
+            log_encryption_key=self.data_key,
+            log_removal_policy=removal,
         )
         self._add_capture_bucket(removal)
         # One asset per function folder, shared by every model's functions.

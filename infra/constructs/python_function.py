@@ -36,6 +36,35 @@ def code_from_folder(folder: Path | str) -> lambda_.Code:
     return lambda_.Code.from_asset(str(folder), exclude=list(ASSET_EXCLUDES))
 
 
+def role_with_log_group(
+    scope: Construct,
+    *,
+    description: str,
+    log_retention: logs.RetentionDays,
+    log_encryption_key: kms.IKey | None,
+    log_removal_policy: RemovalPolicy,
+    inline_policy: iam.PolicyDocument | None = None,
+) -> tuple[iam.Role, logs.LogGroup]:
+    """A Lambda execution role (``scope/Role``) and the log group it alone may write to
+    (``scope/LogGroup``), for a function of ours or one a CDK construct builds."""
+    role = iam.Role(
+        scope,
+        "Role",
+        assumed_by=service_principal("lambda.amazonaws.com"),
+        description=description,
+        inline_policies={"Permissions": inline_policy} if inline_policy else None,
+    )
+    log_group = logs.LogGroup(
+        scope,
+        "LogGroup",
+        retention=log_retention,
+        encryption_key=log_encryption_key,
+        removal_policy=log_removal_policy,
+    )
+    log_group.grant_write(role)
+    return role, log_group
+
+
 class PythonFunction(Construct):
     """A Lambda function on the latest Python runtime with active X-Ray tracing.
 
@@ -81,21 +110,14 @@ class PythonFunction(Construct):
             resource). Default: none; ``grant_*`` calls still add to the role's DefaultPolicy.
         """
         super().__init__(scope, construct_id)
-        self.role = iam.Role(
+        self.role, self.log_group = role_with_log_group(
             self,
-            "Role",
-            assumed_by=service_principal("lambda.amazonaws.com"),
             description=role_description or description,
-            inline_policies={"Permissions": inline_policy} if inline_policy else None,
+            log_retention=log_retention,
+            log_encryption_key=log_encryption_key,
+            log_removal_policy=log_removal_policy,
+            inline_policy=inline_policy,
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            retention=log_retention,
-            encryption_key=log_encryption_key,
-            removal_policy=log_removal_policy,
-        )
-        self.log_group.grant_write(self.role)
         self.function = lambda_.Function(
             self,
             "Resource",

@@ -92,20 +92,17 @@ def test_execution_role_pulls_only_its_image_repository(
 
 
 def test_execution_role_writes_only_its_own_log_group(prod_template: Any) -> None:
+    group = f"/aws/sagemaker/Endpoints/{PROD.endpoint_name(FRAUD)}"
     prod_template.has_resource_properties(
-        "AWS::Logs::LogGroup",
-        {
-            "LogGroupName": f"/aws/sagemaker/Endpoints/{PROD.endpoint_name(FRAUD)}",
-            "RetentionInDays": 90,
-            "KmsKeyId": Match.any_value(),
-        },
+        "Custom::EndpointLogGroup",
+        {"LogGroupName": group, "RetentionInDays": "90", "KmsKeyId": Match.any_value()},
     )
     statements = _role_statements(prod_template, "fraud-detector")
     log_statements = [s for s in statements if "logs:" in str(s["Action"])]
     assert log_statements
     for statement in log_statements:
-        assert "LogGroup" in str(statement["Resource"])
-        assert statement["Resource"] != "*"
+        (arn,) = [statement["Resource"]] if isinstance(statement["Resource"], dict) else []
+        assert arn["Fn::Join"][1][-1] == f":log-group:{group}:*"
 
 
 def test_every_role_trusts_only_sagemaker(prod_template: Any) -> None:
@@ -119,16 +116,43 @@ def test_every_role_trusts_only_sagemaker(prod_template: Any) -> None:
         assert statement["Principal"] == {"Service": "sagemaker.amazonaws.com"}
 
 
-def test_endpoint_log_group_survives_rollback_but_not_replacement(prod_template: Any) -> None:
-    """Kept when a green endpoint is rolled back (its logs explain why); deleted when a newer
-    endpoint replaces it, so reverting to that model later can create it again."""
-    groups = prod_template.find_resources(
-        "AWS::Logs::LogGroup",
-        {"Properties": {"LogGroupName": f"/aws/sagemaker/Endpoints/{PROD.endpoint_name(FRAUD)}"}},
+def _endpoint_log_groups(template: Any) -> dict[str, Any]:
+    groups: dict[str, Any] = template.find_resources("Custom::EndpointLogGroup")
+    return groups
+
+
+def test_endpoint_log_group_is_adopted_or_created_by_the_stacks_provider(
+    prod_template: Any,
+) -> None:
+    """A rolled-back version deployed again (or a revert) finds its group and adopts it: no
+    ``AWS::Logs::LogGroup`` that would fail with "already exists"."""
+    groups = _endpoint_log_groups(prod_template)
+    assert sorted(g["Properties"]["LogGroupName"] for g in groups.values()) == sorted(
+        f"/aws/sagemaker/Endpoints/{PROD.endpoint_name(m)}" for m in PROD.models
     )
-    (group,) = groups.values()
-    assert group["DeletionPolicy"] == "Retain"
-    assert group["UpdateReplacePolicy"] == "Delete"
+    names = [
+        r["Properties"].get("LogGroupName")
+        for r in prod_template.find_resources("AWS::Logs::LogGroup").values()
+    ]
+    assert not any(str(n).startswith("/aws/sagemaker/Endpoints/") for n in names)
+    (provider_id,) = {g["Properties"]["ServiceToken"]["Fn::GetAtt"][0] for g in groups.values()}
+    assert provider_id.startswith("EndpointLogGroupProviderframeworkonEvent")
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == str(PROD.log_retention_days)
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["DataKey17AFBB84", "Arn"]}
+        assert group["Properties"]["Tags"] == PROD.tags
+        # Kept on Delete by the handler (which logs that it kept it), not by a Retain policy
+        # that would skip calling it.
+        assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Delete", "Delete")
+
+
+def test_endpoint_waits_for_its_log_group(prod_template: Any) -> None:
+    """SageMaker would otherwise create the group itself, unencrypted and never expiring."""
+    groups = _endpoint_log_groups(prod_template)
+    by_name = {g["Properties"]["LogGroupName"]: k for k, g in groups.items()}
+    for endpoint in prod_template.find_resources("AWS::SageMaker::Endpoint").values():
+        name = endpoint["Properties"]["EndpointName"]
+        assert by_name[f"/aws/sagemaker/Endpoints/{name}"] in endpoint["DependsOn"]
 
 
 def test_execution_role_publishes_only_endpoint_instance_metrics(prod_template: Any) -> None:

@@ -3,11 +3,12 @@
 ProdStack is synthesized with the repository's prod config (version A), then with only one
 model's ``model_data_url`` changed (version B). AWS's resource schemas (as cfn-lint ships them)
 decide what B replaces: exactly that model's Model, EndpointConfig and Endpoint (green beside
-blue), the endpoint's log group (named after the endpoint), its autoscaling target and policy,
-a new front-end Lambda Version, to which the alias then points, the rollback alarms (named after
-that version: fresh per deployment) and a new execution role (blue keeps its own until
-cleanup). The other model, the shared resources (API, alerts topic, keys, layers) and
-everything else stay byte-for-byte the same.
+blue), its autoscaling target and policy, a new front-end Lambda Version, to which the alias
+then points, the rollback alarms (named after that version: fresh per deployment) and a new
+execution role (blue keeps its own until cleanup). The endpoint's log group (a custom resource)
+is updated to green's name, which its handler answers as the new physical id. The other model,
+the shared resources (API, alerts topic, keys, layers) and everything else stay byte-for-byte
+the same.
 
 Both synths run in this process (no ``cdk`` subprocess) with the CLI's context from cdk.json,
 so feature flags and ``aws:cdk:path`` metadata match ``cdk synth``.
@@ -35,7 +36,6 @@ EXPECTED_REPLACEMENTS = {
     ("AWS::SageMaker::Model", "Endpoint/Model"),
     ("AWS::SageMaker::EndpointConfig", "Endpoint/EndpointConfig"),
     ("AWS::SageMaker::Endpoint", "Endpoint/Resource"),
-    ("AWS::Logs::LogGroup", "Endpoint/LogGroup/Resource"),
     ("AWS::ApplicationAutoScaling::ScalableTarget", "Autoscaling/Target/Resource"),
     (
         "AWS::ApplicationAutoScaling::ScalingPolicy",
@@ -289,3 +289,29 @@ def test_no_permission_changes_for_the_shift(
     ]
     assert version_b["Resources"][continuation]["Type"] == "AWS::IAM::Policy"
     assert iam & result.changed == set()
+
+
+def test_log_group_follows_green_by_an_update_the_handler_answers(
+    version_a: dict[str, Any],
+    rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    """CloudFormation updates the custom resource; its handler adopts or creates green's group
+    and answers its name as the new physical id, so the cleanup (success) or the rollback sends
+    a Delete for the other one, which the handler keeps."""
+    changed, config_b, version_b, result = rollout
+    (group_id,) = [
+        k
+        for k in version_b["Resources"]
+        if construct_path(version_b, k) == f"{STACK}/{changed}/Endpoint/LogGroup/Resource/Default"
+    ]
+    assert group_id in result.updated
+    model_a = next(m for m in PROD.models if m.name == changed)
+    model_b = next(m for m in config_b.models if m.name == changed)
+    names = [
+        template["Resources"][group_id]["Properties"]["LogGroupName"]
+        for template in (version_a, version_b)
+    ]
+    assert names == [
+        f"/aws/sagemaker/Endpoints/{PROD.endpoint_name(model_a)}",
+        f"/aws/sagemaker/Endpoints/{config_b.endpoint_name(model_b)}",
+    ]

@@ -7,7 +7,6 @@ the way the Lambda runtime puts ``/opt/python`` there.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ for path in (LAYER, REPO):
         sys.path.insert(0, str(path))
 
 from tests.lambdas.hooks.hook_fakes import REGION, FakeClock  # noqa: E402
+from tests.support.lambda_modules import load_module as _load  # noqa: E402
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -72,15 +72,6 @@ def _session_aws_env() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         _fake_aws_env(monkeypatch)
         yield
-
-
-def _load(module_name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
