@@ -240,7 +240,7 @@ class PipelineStack(Stack):
         self.stages[environment.name] = stage
         pre: list[pipelines.Step] = []
         if stage_config.approval:
-            summary = self._change_summary(name, stage)
+            summary = self._change_summary(stage)
             approval = pipelines.ManualApprovalStep(
                 "Approve", comment=self._approval_text(stage, summary)
             )
@@ -260,7 +260,7 @@ class PipelineStack(Stack):
         config = stage.config
         return config.account or self.config.account, config.region or self.config.region
 
-    def _change_summary(self, name: str, stage: ServingStage) -> pipelines.CodeBuildStep:
+    def _change_summary(self, stage: ServingStage) -> pipelines.CodeBuildStep:
         """``cdk diff`` of the stage's assembly against what is deployed, summarized in one line
         (``CHANGE_SUMMARY``) for the approval. It reads the deployed template through the target
         account's CDK lookup role (read-only), so it needs that role's trust (``--trust``)."""
@@ -278,7 +278,7 @@ class PipelineStack(Stack):
             additional_inputs={"cdk.out": self.synth},
             install_commands=["npm ci --no-audit --no-fund --loglevel=error"],
             commands=[
-                f"npx --no-install cdk diff --app cdk.out/assembly-{name} --all --no-change-set"
+                f"npx --no-install cdk diff --app cdk.out/{stage.artifact_id} --all --no-change-set"
                 " 2>&1 | tee diff.txt",
                 'export CHANGE_SUMMARY="$(python3 -m infra.pipeline.change_summary < diff.txt)"',
                 'echo "$CHANGE_SUMMARY"',
