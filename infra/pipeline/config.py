@@ -223,6 +223,13 @@ def _check_stages(config: PipelineConfig, environments: dict[str, EnvironmentCon
         if stage.environment in seen:
             raise _FieldError(where + ".environment", f"{stage.environment!r} is deployed twice")
         seen.add(stage.environment)
+        if env.region is not None and env.region != config.region:
+            raise _FieldError(
+                where + ".environment",
+                f"{stage.environment!r} is in region {env.region} but the pipeline in "
+                f"{config.region}; cross-region stages are not supported, deploy the pipeline "
+                "to the stage's region",
+            )
         if env.production and not stage.approval:
             raise _FieldError(
                 where + ".approval",
