@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,17 @@ def cli_app(outdir: Path, **extra_context: Any) -> Any:
     from aws_cdk import App
 
     return App(outdir=str(outdir), context=cli_context(**extra_context))
+
+
+def run_cfn_lint(paths: list[str]) -> subprocess.CompletedProcess[str]:
+    """cfn-lint with the repository's .cfnlintrc on ``paths``."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), *paths],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 class Synthesized:

@@ -10,9 +10,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from infra.api_rules import check_media_type
 from infra.config import ConfigError, EnvironmentConfig, _FieldError
@@ -29,7 +37,63 @@ _MODEL_PACKAGE_ARN = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/"
     r"(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/(?P<version>[0-9]+)$"
 )
-_GROUP_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+def _matching(pattern: str | re.Pattern[str], problem: str) -> AfterValidator:
+    """Accept a string that matches ``pattern`` in full; else ``problem`` (with ``{value!r}``)
+    says what is wrong and how to fix it."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(problem.format(value=value))
+        return value
+
+    return AfterValidator(check)
+
+
+ConnectionArn = Annotated[
+    str,
+    _matching(
+        _CONNECTION_ARN,
+        "{value!r} is not a connection ARN; create the connection in the console (Developer "
+        "Tools > Settings > Connections) and copy its ARN "
+        "(arn:aws:codeconnections:<region>:<account>:connection/<id>)",
+    ),
+]
+RepositoryId = Annotated[
+    str, _matching(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "repository {value!r} must be 'owner/name'")
+]
+RepositoryName = Annotated[
+    str,
+    _matching(
+        r"[A-Za-z0-9_.-]{1,100}", "repository_name {value!r}: 1-100 letters, digits, '.', '_', '-'"
+    ),
+]
+PipelineName = Annotated[
+    str,
+    _matching(
+        r"[A-Za-z0-9.@_-]{1,100}",
+        "pipeline_name {value!r}: 1-100 letters, digits, '.', '@', '_', '-'",
+    ),
+]
+AccountId = Annotated[
+    str, _matching(r"[0-9]{12}", "account {value!r} must be a 12-digit AWS account id")
+]
+RegionName = Annotated[
+    str,
+    _matching(
+        r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]",
+        "region {value!r} is not an AWS region name such as eu-west-1",
+    ),
+]
+GroupName = Annotated[
+    str,
+    _matching(
+        r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+        "{value!r} is not a model package group name (up to 63 letters, digits and hyphens)",
+    ),
+]
 
 
 class _Strict(BaseModel):
@@ -39,41 +103,16 @@ class _Strict(BaseModel):
 class ConnectionSource(_Strict):
     """A repository behind an AWS CodeConnections (CodeStar Connections) connection."""
 
-    connection_arn: str
-    repository: str
+    connection_arn: ConnectionArn
+    repository: RepositoryId
     branch: str = "main"
-
-    @field_validator("connection_arn")
-    @classmethod
-    def _arn(cls, value: str) -> str:
-        if not _CONNECTION_ARN.match(value):
-            raise ValueError(
-                f"{value!r} is not a connection ARN; create the connection in the console "
-                "(Developer Tools > Settings > Connections) and copy its ARN "
-                "(arn:aws:codeconnections:<region>:<account>:connection/<id>)"
-            )
-        return value
-
-    @field_validator("repository")
-    @classmethod
-    def _repository(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", value):
-            raise ValueError(f"repository {value!r} must be 'owner/name'")
-        return value
 
 
 class CodeCommitSource(_Strict):
     """An existing CodeCommit repository of the pipeline's account, found by name."""
 
-    repository_name: str
+    repository_name: RepositoryName
     branch: str = "main"
-
-    @field_validator("repository_name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", value):
-            raise ValueError(f"repository_name {value!r}: 1-100 letters, digits, '.', '_', '-'")
-        return value
 
 
 class SourceConfig(_Strict):
@@ -124,16 +163,13 @@ class StageConfig(_Strict):
 class ModelRegistryConfig(_Strict):
     """Approving a version in one of these groups starts the pipeline."""
 
-    model_package_groups: list[str] = Field(min_length=1)
+    model_package_groups: list[GroupName] = Field(min_length=1)
     # The version a synth without registry access records (group -> model package ARN).
     pinned_packages: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("model_package_groups")
     @classmethod
     def _groups(cls, value: list[str]) -> list[str]:
-        for group in value:
-            if not _GROUP_NAME.match(group):
-                raise ValueError(f"{group!r} is not a model package group name")
         if len(set(value)) != len(value):
             raise ValueError("a model package group is listed twice")
         return value
@@ -145,34 +181,13 @@ class ModelRegistryConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    pipeline_name: str = "safe-sagemaker-endpoints"
+    pipeline_name: PipelineName = "safe-sagemaker-endpoints"
     # The tooling account and region the pipeline runs in.
-    account: str
-    region: str
+    account: AccountId
+    region: RegionName
     source: SourceConfig
     stages: list[StageConfig] = Field(min_length=1)
     model_registry: ModelRegistryConfig | None = None
-
-    @field_validator("pipeline_name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9.@_-]{1,100}", value):
-            raise ValueError(f"pipeline_name {value!r}: 1-100 letters, digits, '.', '@', '_', '-'")
-        return value
-
-    @field_validator("account")
-    @classmethod
-    def _account(cls, value: str) -> str:
-        if not re.fullmatch(r"[0-9]{12}", value):
-            raise ValueError(f"account {value!r} must be a 12-digit AWS account id")
-        return value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, value: str) -> str:
-        if not re.fullmatch(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]", value):
-            raise ValueError(f"region {value!r} is not an AWS region name such as eu-west-1")
-        return value
 
 
 def check_packages(packages: dict[str, str], groups: list[str], field: str) -> None:

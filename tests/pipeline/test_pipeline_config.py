@@ -119,7 +119,8 @@ def test_codecommit_source(tmp_path: Path) -> None:
         ),
         (
             changed("model_registry.model_package_groups", ["fraud detector"]),
-            "field 'model_registry.model_package_groups': 'fraud detector' is not a model package",
+            "field 'model_registry.model_package_groups[0]': 'fraud detector' is not a model "
+            "package group name",
         ),
         (
             changed("model_registry.model_package_groups", ["a", "a"]),
@@ -144,28 +145,26 @@ def test_each_mistake_has_one_clear_message(tmp_path: Path, body: Any, message: 
     assert "\n" not in str(error.value)
 
 
-def test_smoke_tests_need_iam_auth(tmp_path: Path) -> None:
+def load_with(tmp_path: Path, name: str, **changes: Any) -> Any:
+    """The example against the environments with ``changes`` made to environment ``name``."""
     environments = [
-        env.model_copy(update={"api": env.api.model_copy(update={"auth": "api_key"})})
-        if env.name == "dev"
-        else env
-        for env in ENVIRONMENTS
+        env.model_copy(update=changes) if env.name == name else env for env in ENVIRONMENTS
     ]
     path = tmp_path / "pipeline.json"
     path.write_text(json.dumps(EXAMPLE))
+    return load_pipeline_config(path, environments)
+
+
+def test_smoke_tests_need_iam_auth(tmp_path: Path) -> None:
+    dev = next(env for env in ENVIRONMENTS if env.name == "dev")
+    api = dev.api.model_copy(update={"auth": "api_key"})
     with pytest.raises(ConfigError, match=r"field 'stages\[0\]\.smoke_tests': smoke tests sign"):
-        load_pipeline_config(path, environments)
+        load_with(tmp_path, "dev", api=api)
 
 
 def test_cross_region_stages_are_refused(tmp_path: Path) -> None:
-    environments = [
-        env.model_copy(update={"region": "eu-west-1"}) if env.name == "prod" else env
-        for env in ENVIRONMENTS
-    ]
-    path = tmp_path / "pipeline.json"
-    path.write_text(json.dumps(EXAMPLE))
     with pytest.raises(ConfigError, match=r"field 'stages\[1\]\.environment': 'prod' is in region"):
-        load_pipeline_config(path, environments)
+        load_with(tmp_path, "prod", region="eu-west-1")
 
 
 def test_context_packages_override_the_pinned_version(tmp_path: Path) -> None:
