@@ -23,7 +23,9 @@ def cli_context(**extra: Any) -> dict[str, Any]:
     """The context ``cdk synth`` gives the app: cdk.json's feature flags (and path metadata, as
     the CLI enables it), so the tests see the templates users deploy."""
     context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    return {**context, "aws:cdk:enable-path-metadata": True, **extra}
+    # The serving stacks alone, also where a team's pipeline.json turns the pipeline on; the
+    # pipeline's tests synthesize it from the example config.
+    return {**context, "aws:cdk:enable-path-metadata": True, "pipeline_config": "none", **extra}
 
 
 def cli_app(outdir: Path, **extra_context: Any) -> Any:

@@ -24,8 +24,9 @@ TEST_COMMAND = "make test"
 SYNTH_COMMAND = "npx --no-install cdk synth --quiet"
 PACKAGES_CONTEXT = "approved_model_packages"
 DEFAULT_QUALIFIER = "hnb659fds"
-# Python 3.12 and Node 20/22: what `make install` needs.
+# What `make install` needs (Python 3.11+, Node 20+), pinned rather than the image's defaults.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+RUNTIME_VERSIONS = {"python": "3.12", "nodejs": "20"}
 # What Bucket.grant_read_write and Key.grant_encrypt_decrypt give the pipeline's roles on the
 # artifacts bucket and its key.
 ARTIFACT_GRANT_ACTIONS = (
@@ -58,13 +59,16 @@ class PipelineStack(Stack):
         environments: Mapping[str, EnvironmentConfig],
         approved_packages: Mapping[str, str] | None = None,
         bootstrap_qualifier: str = DEFAULT_QUALIFIER,
+        cli_version: str | None = None,
         **kwargs: Any,
     ) -> None:
         """:param environments: every environment by name; the config's stages pick from them.
         :param approved_packages: the model package each registry group delivers (group ->
             ARN), recorded in the template and the approval text. Default: none.
         :param bootstrap_qualifier: the CDK bootstrap qualifier of the target accounts.
-            Default: CDK's, ``hnb659fds``."""
+            Default: CDK's, ``hnb659fds``.
+        :param cli_version: the CDK CLI the self-mutation and asset steps install. Default: the
+            newest 2.x at run time (the app passes the version package.json pins)."""
         super().__init__(
             scope,
             construct_id,
@@ -86,13 +90,17 @@ class PipelineStack(Stack):
             "Pipeline",
             pipeline_name=config.pipeline_name,
             synth=self.synth,
+            cli_version=cli_version,
             self_mutation=True,
             cross_account_keys=True,
             enable_key_rotation=True,
             # One CodeBuild project publishes every asset instead of one project per asset.
             publish_assets_in_parallel=False,
             code_build_defaults=pipelines.CodeBuildOptions(
-                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE)
+                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
+                partial_build_spec=codebuild.BuildSpec.from_object(
+                    {"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}}
+                ),
             ),
         )
         self.stages: dict[str, ServingStage] = {}
@@ -172,9 +180,10 @@ class PipelineStack(Stack):
                 f"Resource::arn:*:iam::{self.account}:role/*",
             ),
         )
-        assets = self.node.find_child("Pipeline").node.find_child("Assets")
+        # Absent only in an app without file assets (every serving stack has Lambda code).
+        file_role = self.pipeline.node.find_child("Assets").node.find_child("FileRole")
         acknowledge(
-            assets.node.find_child("FileRole"),
+            file_role,
             "IAM5",
             "CDK Pipelines' asset publishing role runs the asset CodeBuild projects it creates "
             "on demand (names unknown at synth) and publishes through the file-publishing "

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, load_environments
+from app import choose_pipeline_file
+from infra.config import ENVIRONMENTS_DIR, ConfigError, load_environments
 from infra.pipeline.config import (
     EXAMPLE_FILE,
     PIPELINE_FILE,
@@ -42,12 +43,23 @@ def changed(path: str, value: Any) -> dict[str, Any]:
     return config
 
 
-def test_the_example_is_valid_and_not_active() -> None:
+def test_the_example_is_valid() -> None:
     config = load_pipeline_config(EXAMPLE_FILE, ENVIRONMENTS)
     assert [stage.environment for stage in config.stages] == ["dev", "prod"]
     assert config.source.connection is not None
-    # Opt-in: the repository ships no active pipeline config.
-    assert not PIPELINE_FILE.exists()
+
+
+def test_the_pipeline_is_opt_in(tmp_path: Path) -> None:
+    absent, present = tmp_path / "absent.json", tmp_path / "pipeline.json"
+    present.write_text("{}")
+    assert choose_pipeline_file(None, default=absent) is None
+    assert choose_pipeline_file(None, default=present) == present
+    assert choose_pipeline_file("none", default=present) is None
+    assert choose_pipeline_file(str(EXAMPLE_FILE), default=absent) == EXAMPLE_FILE
+    with pytest.raises(ConfigError, match=r"context pipeline_config: no file .*absent\.json"):
+        choose_pipeline_file(str(absent))
+    assert PIPELINE_FILE.parent == EXAMPLE_FILE.parent  # beside, not among, the environments
+    assert PIPELINE_FILE not in ENVIRONMENTS_DIR.glob("*.json")
 
 
 def test_codecommit_source(tmp_path: Path) -> None:

@@ -290,3 +290,10 @@ def test_top_level_stacks_are_byte_identical_without_the_pipeline(
     assert "PipelineStack" not in synthesized.templates  # no pipeline.json: no pipeline
     with_pipeline = (pipeline_synth.outdir / f"{stack_name}.template.json").read_bytes()
     assert with_pipeline == synthesized.template_path(stack_name).read_bytes()
+
+
+def test_self_mutation_runs_the_pinned_cdk_cli(pipeline_synth: PipelineSynth) -> None:
+    pinned = json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    spec = _buildspec(pipeline_synth, "SelfMutate")
+    assert spec["phases"]["install"]["commands"] == [f"npm install -g aws-cdk@{pinned}"]
+    assert spec["phases"]["install"]["runtime-versions"] == {"python": "3.12", "nodejs": "20"}
