@@ -45,9 +45,9 @@ class PipelineStack(Stack):
 
     Created resources: ``pipeline`` (``pipelines.CodePipeline``; its artifacts bucket is
     KMS-encrypted with a rotated key, ``cross_account_keys``, so stages in other accounts can
-    read it), ``stages`` (``ServingStage`` by environment name), ``smoke_tests`` and
-    ``approvals`` (steps by environment name), ``trigger`` (``ModelApprovalTrigger``, when a
-    model registry is configured).
+    read it), ``source``, ``synth``, ``stages`` (``ServingStage`` by environment name),
+    ``smoke_tests``, ``change_summaries`` and ``approvals`` (steps by environment name),
+    ``trigger`` (``ModelApprovalTrigger``, when a model registry is configured).
     """
 
     def __init__(
