@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_DEPRECATED := quiet
 
-.PHONY: install synth lint test unit infra-test snapshot-update bench-frontend bench-synth bench-rollouts deploy-dev deploy-prod clean
+.PHONY: install synth synth-pipeline lint test unit infra-test pipeline-test snapshot-update bench-frontend bench-synth bench-rollouts deploy-dev deploy-prod clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -27,6 +27,12 @@ synth: install
 	npx --no-install cdk synth --quiet
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
+## The delivery pipeline from the example config (or your pipeline.json), then cfn-lint it and its stages.
+PIPELINE_CONFIG ?= infra/environments/pipeline/pipeline.example.json
+synth-pipeline: install
+	npx --no-install cdk synth --quiet -c pipeline_config=$(PIPELINE_CONFIG)
+	$(BIN)/cfn-lint cdk.out/PipelineStack.template.json cdk.out/assembly-PipelineStack-*/*.template.json
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -44,8 +50,11 @@ unit: install
 infra-test: install
 	$(BIN)/pytest tests/infra
 
+pipeline-test: install
+	$(BIN)/pytest tests/pipeline
+
 snapshot-update: install
-	$(BIN)/pytest tests/infra/test_snapshots.py --snapshot-update
+	$(BIN)/pytest tests/infra/test_snapshots.py tests/pipeline/test_pipeline_snapshot.py --snapshot-update
 
 bench-frontend: install
 	$(BIN)/python tests/benchmarks/bench_frontend.py

@@ -146,7 +146,8 @@ class ModelServingStack(Stack):
 
     def _add_prediction_api(self, removal: RemovalPolicy) -> PredictionApi:
         """``POST /models/<model>/invocations`` to each model's ``live`` alias, its alarms, and
-        the URLs as outputs (``ApiUrl``, ``InvokeUrl<model>``) for smoke tests and callers."""
+        the URLs as outputs (``ApiUrl``, ``InvokeUrl<model>``) for smoke tests and callers, and
+        the endpoint each model is served from (``EndpointName<model>``)."""
         config = self.config
         settings = config.api
         plan = settings.key_usage_plan
@@ -193,14 +194,28 @@ class ModelServingStack(Stack):
             evaluation_periods=thresholds.evaluation_periods,
             datapoints_to_alarm=thresholds.datapoints_to_alarm,
         )
-        CfnOutput(self, "ApiUrl", value=api.url, description="Base URL of the prediction API")
-        for name in api.models:
-            CfnOutput(
+        self.api_url_output = CfnOutput(
+            self, "ApiUrl", value=api.url, description="Base URL of the prediction API"
+        )
+        self.invoke_url_outputs = {
+            name: CfnOutput(
                 self,
                 f"InvokeUrl{name}",
                 value=api.route_url(name),
                 description=f"POST here to invoke model {name}",
             )
+            for name in api.models
+        }
+        # What a smoke test compares each answer's x-sagemaker-endpoint with.
+        self.endpoint_name_outputs = {
+            name: CfnOutput(
+                self,
+                f"EndpointName{name}",
+                value=served.endpoint.endpoint_name,
+                description=f"The endpoint live serves model {name} from",
+            )
+            for name, served in self.models.items()
+        }
         return api
 
     def _add_canary(self, removal: RemovalPolicy) -> ApiCanary:

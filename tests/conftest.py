@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,13 +23,26 @@ def cli_context(**extra: Any) -> dict[str, Any]:
     """The context ``cdk synth`` gives the app: cdk.json's feature flags (and path metadata, as
     the CLI enables it), so the tests see the templates users deploy."""
     context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    return {**context, "aws:cdk:enable-path-metadata": True, **extra}
+    # The serving stacks alone, also where a team's pipeline.json turns the pipeline on; the
+    # pipeline's tests synthesize it from the example config.
+    return {**context, "aws:cdk:enable-path-metadata": True, "pipeline_config": "none", **extra}
 
 
 def cli_app(outdir: Path, **extra_context: Any) -> Any:
     from aws_cdk import App
 
     return App(outdir=str(outdir), context=cli_context(**extra_context))
+
+
+def run_cfn_lint(paths: list[str]) -> subprocess.CompletedProcess[str]:
+    """cfn-lint with the repository's .cfnlintrc on ``paths``."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), *paths],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 class Synthesized:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
@@ -13,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from app import build_app
 from infra.constructs.model_monitor import ANALYZER_ACCOUNTS
 from infra.nag import add_nag_checks
-from tests.conftest import REPO_ROOT, Synthesized, cli_app
+from tests.conftest import Synthesized, cli_app, run_cfn_lint
 
 STACKS = ("DevStack", "ProdStack")
 
@@ -48,13 +44,7 @@ def test_nag_gate_stops_synth_on_a_violation() -> None:
 def test_cfn_lint_is_clean(synthesized: Synthesized) -> None:
     """cfn-lint with the repository's .cfnlintrc; 0 errors and 0 warnings."""
     paths = [str(synthesized.template_path(name)) for name in synthesized.templates]
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "cfn-lint"), *paths],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_cfn_lint(paths)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
 
