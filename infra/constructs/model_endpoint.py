@@ -108,9 +108,7 @@ class ModelEndpoint(Construct):
         if serverless and data_capture_config is not None:
             raise ValueError("data capture is not supported on serverless endpoints")
         artifact = (image_uri, model_data_url)
-        if (
-            any(artifact) if model_package_arn is not None else not all(artifact)
-        ):
+        if any(artifact) if model_package_arn is not None else not all(artifact):
             raise ValueError("give image_uri and model_data_url, or model_package_arn alone")
         instance_family(instance_type)  # raises on a malformed type
 
