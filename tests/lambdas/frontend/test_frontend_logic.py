@@ -518,7 +518,16 @@ def test_model_error_carries_the_models_status_and_message(logic: ModuleType) ->
     assert error.details == {"modelStatus": 400, "modelMessage": "feature 'amount' is missing"}
 
 
-@pytest.mark.parametrize(("original_status", "metric"), [(500, "ModelErrors"), (503, "ModelErrors"), (None, "ModelErrors"), (404, "ModelClientErrors"), (429, "ModelClientErrors")])
+@pytest.mark.parametrize(
+    ("original_status", "metric"),
+    [
+        (500, "ModelErrors"),
+        (503, "ModelErrors"),
+        (None, "ModelErrors"),
+        (404, "ModelClientErrors"),
+        (429, "ModelClientErrors"),
+    ],
+)
 def test_only_server_side_model_errors_count_as_model_errors(
     logic: ModuleType, original_status: int | None, metric: str
 ) -> None:
