@@ -12,17 +12,11 @@ import pytest
 from infra.config import ModelConfig, load_environments
 from tests.conftest import Synthesized
 from tests.infra.test_config import VALID_MODEL, env_with, error_for
+from tests.infra.test_config_observability import SERVERLESS
 
 DEV = next(e for e in load_environments() if e.name == "dev")
 CHURN = next(m for m in DEV.models if m.name == "churn-scorer")
 PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-scorer/3"
-# A serverless model: the instance fields of VALID_MODEL removed.
-SERVERLESS = {
-    "serverless": {"memory_size_mb": 2048, "max_concurrency": 10},
-    "autoscaling": None,
-    "instance_type": None,
-    "initial_instance_count": None,
-}
 PACKAGED = {"model_package_arn": PACKAGE, "image_uri": None, "model_data_url": None}
 
 
