@@ -102,6 +102,25 @@ def parse_image_uri(uri: str) -> ImageUri:
     return ImageUri(**match.groupdict())
 
 
+_MODEL_PACKAGE_ARN_PATTERN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
+    r"model-package/(?P<group>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(?P<version>[0-9]+)$"
+)
+
+
+def parse_model_package_arn(arn: str) -> dict[str, str]:
+    """Region, account, group and version of a VERSIONED model package ARN."""
+    match = _MODEL_PACKAGE_ARN_PATTERN.match(arn)
+    if match is None:
+        raise ValueError(
+            f"{arn!r} is not a versioned model package ARN; use "
+            "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>, e.g. "
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detector/3 (a "
+            "package group's ARN names no version, so it would not pin what is deployed)"
+        )
+    return match.groupdict()
+
+
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     match = _S3_URI_PATTERN.match(uri)
     if match is None or match.group("key").endswith("/"):
@@ -146,9 +165,22 @@ class AutoscalingConfig(_Strict):
         return max(1, round(self.max_requests_per_second * self.safety_factor * 60))
 
 
+# SageMaker's documented limits: at most 200 concurrent invocations per serverless endpoint.
+SERVERLESS_MAX_CONCURRENCY = 200
+# Cold starts of a serverless endpoint: the default p99 ModelSetupTime alarm threshold (ms).
+SERVERLESS_MODEL_SETUP_TIME_P99_MS = 10000
+
+
 class ServerlessConfig(_Strict):
+    """SageMaker Serverless Inference instead of instances: memory per worker, the concurrency
+    cap and, optionally, provisioned (pre-warmed) concurrency. Part of the fingerprint.
+
+    Autoscaling of provisioned concurrency (Application Auto Scaling on
+    ``SageMakerVariantProvisionedConcurrencyUtilization``) is not built: it is fixed here."""
+
     memory_size_mb: int = Field(default=2048)
-    max_concurrency: int = Field(default=5, ge=1, le=200)
+    max_concurrency: int = Field(default=5, ge=1, le=SERVERLESS_MAX_CONCURRENCY)
+    provisioned_concurrency: int | None = Field(default=None, ge=1)
 
     @field_validator("memory_size_mb")
     @classmethod
@@ -157,6 +189,16 @@ class ServerlessConfig(_Strict):
         if value not in allowed:
             raise ValueError(f"memory_size_mb must be one of {allowed}, not {value}")
         return value
+
+    @model_validator(mode="after")
+    def _provisioned(self) -> ServerlessConfig:
+        provisioned = self.provisioned_concurrency
+        if provisioned is not None and provisioned > self.max_concurrency:
+            raise ValueError(
+                f"provisioned_concurrency ({provisioned}) exceeds max_concurrency "
+                f"({self.max_concurrency}); lower it or raise max_concurrency"
+            )
+        return self
 
 
 class _AlarmWindow(_Strict):
@@ -185,6 +227,8 @@ class AlarmThresholds(_AlarmWindow):
     invocation_4xx_errors: int = Field(default=50, gt=0)
     model_latency_p99_ms: int = Field(default=1000, gt=0)
     overhead_latency_p99_ms: int = Field(default=200, gt=0)
+    # Serverless only (cold starts): default SERVERLESS_MODEL_SETUP_TIME_P99_MS there.
+    model_setup_time_p99_ms: int | None = Field(default=None, gt=0)
 
 
 class DataCaptureConfig(_Strict):
@@ -390,8 +434,10 @@ class ModelConfig(_Strict):
     """One served model: its image and artifact, how it is hosted, scaled and watched."""
 
     name: str = Field(min_length=1)
-    image_uri: str
-    model_data_url: str
+    # Either image_uri + model_data_url, or a versioned Model Registry package.
+    image_uri: str | None = None
+    model_data_url: str | None = None
+    model_package_arn: str | None = None
     instance_type: str = "ml.c5.xlarge"
     initial_instance_count: int = Field(default=1, ge=1)
     variant_name: str = "primary"
@@ -429,15 +475,36 @@ class ModelConfig(_Strict):
 
     @field_validator("image_uri")
     @classmethod
-    def _image(cls, value: str) -> str:
-        parse_image_uri(value)
+    def _image(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_image_uri(value)
         return value
 
     @field_validator("model_data_url")
     @classmethod
-    def _model_data(cls, value: str) -> str:
-        parse_s3_uri(value)
+    def _model_data(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_s3_uri(value)
         return value
+
+    @field_validator("model_package_arn")
+    @classmethod
+    def _model_package(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_model_package_arn(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelConfig:
+        artifact = (self.image_uri is not None, self.model_data_url is not None)
+        package = self.model_package_arn is not None
+        if package == any(artifact) or (not package and not all(artifact)):
+            raise ValueError(
+                "name the model either by image_uri and model_data_url together, or by "
+                "model_package_arn alone (a versioned Model Registry package), not both or "
+                "neither"
+            )
+        return self
 
     @field_validator("instance_type")
     @classmethod
@@ -445,16 +512,9 @@ class ModelConfig(_Strict):
         return check_instance_type(value, kind="SageMaker hosting", example="ml.c5.xlarge")
 
     @property
-    def image(self) -> ImageUri:
-        return parse_image_uri(self.image_uri)
-
-    @property
-    def model_data_bucket(self) -> str:
-        return parse_s3_uri(self.model_data_url)[0]
-
-    @property
-    def model_data_key(self) -> str:
-        return parse_s3_uri(self.model_data_url)[1]
+    def image(self) -> ImageUri | None:
+        """The parsed image; None for a model package."""
+        return None if self.image_uri is None else parse_image_uri(self.image_uri)
 
     @property
     def pre_traffic_samples(self) -> list[SampleRequest]:
@@ -491,7 +551,18 @@ class ModelConfig(_Strict):
         Settings that do not touch the endpoint (alarms, autoscaling) are left out so that
         tuning them updates in place.
         """
-        served = self.model_dump(exclude=_NOT_FINGERPRINTED, mode="json")
+        excluded = set(_NOT_FINGERPRINTED)
+        if self.serverless is not None:
+            # Serverless endpoints have no instances: the serverless block is what counts.
+            excluded |= {"instance_type", "initial_instance_count"}
+        served = self.model_dump(exclude=excluded, mode="json")
+        # Absent source fields are left out, so adding model_package_arn did not change the
+        # fingerprints (and endpoint names) of existing image-based models.
+        for source in ("image_uri", "model_data_url", "model_package_arn"):
+            if served[source] is None:
+                del served[source]
+        if self.serverless is not None and self.serverless.provisioned_concurrency is None:
+            del served["serverless"]["provisioned_concurrency"]
         digest = hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()
         return digest[:FINGERPRINT_LENGTH]
 
@@ -732,7 +803,8 @@ def _check_environment(env: EnvironmentConfig) -> None:
         _check_model_hosting(model, where)
         _check_model_observability(env, model, where)
         _check_model_deployment(model, where)
-        if env.production and not model.image.is_pinned:
+        # A model package is pinned by its version number: the tag rule is for images.
+        if env.production and model.image is not None and not model.image.is_pinned:
             raise _FieldError(
                 where + ".image_uri",
                 f"image {model.image_uri!r} is not pinned; a production environment needs a "
@@ -749,12 +821,6 @@ def _check_environment(env: EnvironmentConfig) -> None:
 
 
 def _check_model_observability(env: EnvironmentConfig, model: ModelConfig, where: str) -> None:
-    if model.data_capture.enabled and model.serverless is not None:
-        raise _FieldError(
-            where + ".data_capture.enabled",
-            "SageMaker cannot capture data from a serverless endpoint; set enabled to false or "
-            "host the model on instances",
-        )
     if model.monitoring is not None and not model.data_capture.enabled:
         raise _FieldError(
             where + ".monitoring",
@@ -819,15 +885,57 @@ def _check_api(env: EnvironmentConfig) -> None:
         )
 
 
+def _check_serverless(model: ModelConfig, where: str) -> None:
+    """SageMaker's documented Serverless Inference exclusions that the config can express.
+    (Multiple variants, VPC, network isolation and volume KMS keys it cannot: the endpoint
+    construct never sets them for serverless.)"""
+    if model.serverless is None:
+        if model.alarms.model_setup_time_p99_ms is not None:
+            raise _FieldError(
+                where + ".alarms.model_setup_time_p99_ms",
+                "ModelSetupTime is a serverless metric; remove the threshold or add serverless",
+            )
+        return
+    for field in ("instance_type", "initial_instance_count"):
+        if field in model.model_fields_set:
+            raise _FieldError(
+                f"{where}.{field}",
+                f"a serverless endpoint has no instances, so {field} would be ignored; remove "
+                f"it, or remove serverless to host on instances",
+            )
+    if model.autoscaling is not None:
+        raise _FieldError(
+            where + ".autoscaling",
+            "serverless endpoints scale on their own up to serverless.max_concurrency; "
+            "instance-count target tracking does not apply (autoscaling of provisioned "
+            "concurrency is not supported here); remove autoscaling or serverless",
+        )
+    if model.data_capture.enabled:
+        raise _FieldError(
+            where + ".data_capture.enabled",
+            "SageMaker cannot capture data from a serverless endpoint; set enabled to false or "
+            "host the model on instances",
+        )
+    if model.monitoring is not None:
+        raise _FieldError(
+            where + ".monitoring",
+            "Model Monitor does not support serverless endpoints; remove monitoring or host the "
+            "model on instances",
+        )
+    image = model.image
+    if image is not None and image.ecr_account is None:
+        raise _FieldError(
+            where + ".image_uri",
+            f"serverless endpoints cannot pull from a private registry ({image.registry}); "
+            "push the image to Amazon ECR or host the model on instances",
+        )
+
+
 def _check_model_hosting(model: ModelConfig, where: str) -> None:
+    _check_serverless(model, where)
     scaling = model.autoscaling
     if scaling is None:
         return
-    if model.serverless is not None:
-        raise _FieldError(
-            where + ".autoscaling",
-            "serverless endpoints scale on their own; remove autoscaling or serverless",
-        )
     if is_burstable(model.instance_type):
         raise _FieldError(
             where + ".autoscaling",

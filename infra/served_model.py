@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra import durations
-from infra.config import EnvironmentConfig, ModelConfig
+from infra.config import SERVERLESS_MODEL_SETUP_TIME_P99_MS, EnvironmentConfig, ModelConfig
 from infra.constructs.alerts_topic import AlertsTopic
 from infra.constructs.blue_green_deployment import BlueGreenDeployment, lambda_deployment_config
 from infra.constructs.capture_bucket import DataCaptureBucket
@@ -65,12 +65,16 @@ class ServedModel(Construct):
             endpoint_name=endpoint_name,
             image_uri=model.image_uri,
             model_data_url=model.model_data_url,
+            model_package_arn=model.model_package_arn,
             instance_type=model.instance_type,
             initial_instance_count=model.initial_instance_count,
             variant_name=model.variant_name,
             container_environment=model.container_environment,
             serverless_memory_size_mb=model.serverless.memory_size_mb if model.serverless else None,
             serverless_max_concurrency=model.serverless.max_concurrency if model.serverless else 5,
+            serverless_provisioned_concurrency=(
+                model.serverless.provisioned_concurrency if model.serverless else None
+            ),
             volume_encryption_key=data_key,
             log_encryption_key=data_key,
             log_retention=retention_days(environment.log_retention_days),
@@ -114,6 +118,12 @@ class ServedModel(Construct):
             invocation_4xx_errors=thresholds.invocation_4xx_errors,
             model_latency_p99_ms=thresholds.model_latency_p99_ms,
             overhead_latency_p99_ms=thresholds.overhead_latency_p99_ms,
+            # Only serverless endpoints publish ModelSetupTime (their cold starts).
+            model_setup_time_p99_ms=(
+                thresholds.model_setup_time_p99_ms or SERVERLESS_MODEL_SETUP_TIME_P99_MS
+                if model.serverless is not None
+                else None
+            ),
             period=durations.seconds(thresholds.period_seconds),
             evaluation_periods=thresholds.evaluation_periods,
             datapoints_to_alarm=thresholds.datapoints_to_alarm,

@@ -20,7 +20,8 @@ class EndpointAlarms(Construct):
     loss is the Synthetics canary's and the API alarms' job.
 
     Created resources: ``invocation_5xx_alarm``, ``invocation_4xx_alarm``,
-    ``model_latency_alarm``, ``overhead_latency_alarm`` (all in ``alarms``).
+    ``model_latency_alarm``, ``overhead_latency_alarm``, and for a serverless endpoint
+    ``model_setup_time_alarm`` (all in ``alarms``).
     """
 
     def __init__(
@@ -34,6 +35,7 @@ class EndpointAlarms(Construct):
         invocation_4xx_errors: int = 50,
         model_latency_p99_ms: int = 1000,
         overhead_latency_p99_ms: int = 200,
+        model_setup_time_p99_ms: int | None = None,
         period: Duration = Duration.minutes(1),
         evaluation_periods: int = 3,
         datapoints_to_alarm: int = 2,
@@ -46,6 +48,9 @@ class EndpointAlarms(Construct):
         :param model_latency_p99_ms: p99 model latency in ms above which to alarm. Default: 1000.
         :param overhead_latency_p99_ms: p99 SageMaker overhead in ms above which to alarm.
             Default: 200.
+        :param model_setup_time_p99_ms: p99 ModelSetupTime (a serverless cold start) in ms
+            above which to alarm; for serverless endpoints, which alone publish it. Default:
+            no such alarm.
         :param period: metric period. Default: 1 minute.
         :param evaluation_periods: periods evaluated. Default: 3.
         :param datapoints_to_alarm: breaching periods among them that raise the alarm. Default: 2.
@@ -56,6 +61,7 @@ class EndpointAlarms(Construct):
             "invocation_4xx_errors": invocation_4xx_errors,
             "model_latency_p99_ms": model_latency_p99_ms,
             "overhead_latency_p99_ms": overhead_latency_p99_ms,
+            "model_setup_time_p99_ms": model_setup_time_p99_ms or 1,
             "evaluation_periods": evaluation_periods,
             "datapoints_to_alarm": datapoints_to_alarm,
         }
@@ -108,3 +114,13 @@ class EndpointAlarms(Construct):
             self.model_latency_alarm,
             self.overhead_latency_alarm,
         ]
+        self.model_setup_time_alarm: cloudwatch.Alarm | None = None
+        if model_setup_time_p99_ms is not None:
+            self.model_setup_time_alarm = alarm(
+                "ModelSetupTimeP99",
+                metric=endpoint.metric_model_setup_time(period=period),
+                threshold=model_setup_time_p99_ms * micros,
+                description=f"SageMaker serverless endpoint {name}: p99 model setup time (cold "
+                f"start) above {model_setup_time_p99_ms} ms",
+            )
+            self.alarms.append(self.model_setup_time_alarm)

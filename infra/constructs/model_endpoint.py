@@ -14,12 +14,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct, IConstruct
 
-from infra.config import parse_image_uri, parse_s3_uri
+from infra.config import ImageUri, parse_image_uri, parse_model_package_arn, parse_s3_uri
 from infra.constructs.endpoint_log_groups import EndpointLogGroup, EndpointLogGroupProvider
 from infra.constructs.grants import add_statement, grant_image_pull, service_principal
 from infra.constructs.stack_facts import StackFacts, stack_facts
 from infra.instance_types import has_local_nvme, instance_family
-from infra.nag import acknowledge, wildcard_resource
+from infra.nag import acknowledge, wildcard_resource, wildcard_resources
 
 # Where SageMaker hosting publishes per-instance utilisation metrics.
 ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -43,14 +43,16 @@ class ModelEndpoint(Construct):
         construct_id: str,
         *,
         endpoint_name: str,
-        image_uri: str,
-        model_data_url: str,
+        image_uri: str | None = None,
+        model_data_url: str | None = None,
+        model_package_arn: str | None = None,
         instance_type: str = "ml.c5.xlarge",
         initial_instance_count: int = 1,
         variant_name: str = "primary",
         container_environment: Mapping[str, str] | None = None,
         serverless_memory_size_mb: int | None = None,
         serverless_max_concurrency: int = 5,
+        serverless_provisioned_concurrency: int | None = None,
         role: iam.IRole | None = None,
         volume_encryption_key: kms.IKey | None = None,
         log_encryption_key: kms.IKey | None = None,
@@ -64,7 +66,14 @@ class ModelEndpoint(Construct):
             at most 63 characters.
         :param image_uri: serving container image in ECR (your account's or an AWS-owned
             prebuilt image registry).
+            Give it with ``model_data_url``, or give ``model_package_arn`` instead.
         :param model_data_url: ``s3://bucket/key`` of the model artifact (``model.tar.gz``).
+        :param model_package_arn: a versioned Model Registry package
+            (``...:model-package/<group>/<version>``) to serve instead of an image and
+            artifact. Default: none. The role may describe only that package version; the
+            package's image and artifact locations are known only to SageMaker at deploy
+            time, so the role may pull from ECR repositories and read S3 objects of the
+            package's own account and region only.
         :param instance_type: hosting instance type. Default: ``ml.c5.xlarge``. Ignored when
             ``serverless_memory_size_mb`` is set.
         :param initial_instance_count: instances at creation. Default: 1.
@@ -73,6 +82,8 @@ class ModelEndpoint(Construct):
         :param serverless_memory_size_mb: host on SageMaker Serverless Inference with this much
             memory instead of instances. Default: instance-based hosting.
         :param serverless_max_concurrency: serverless concurrency limit. Default: 5.
+        :param serverless_provisioned_concurrency: pre-warmed serverless concurrency, at most
+            ``serverless_max_concurrency``. Default: none (on demand only).
         :param role: execution role to use. Default: a new role that may read only this model
             artifact, pull only this image's repository and write only this endpoint's logs.
             A role you pass gets the same statements added.
@@ -103,15 +114,17 @@ class ModelEndpoint(Construct):
         serverless = serverless_memory_size_mb is not None
         if serverless and data_capture_config is not None:
             raise ValueError("data capture is not supported on serverless endpoints")
+        artifact = (image_uri, model_data_url)
+        if any(artifact) if model_package_arn is not None else not all(artifact):
+            raise ValueError("give image_uri and model_data_url, or model_package_arn alone")
         instance_family(instance_type)  # raises on a malformed type
-        image = parse_image_uri(image_uri)
-        bucket, key = parse_s3_uri(model_data_url)
 
         facts = stack_facts(self)
         self._metrics: dict[tuple[str, str, str, int], tuple[Duration, cloudwatch.Metric]] = {}
         self.endpoint_name = endpoint_name
         self.variant_name = variant_name
         self.instance_type: str | None = None if serverless else instance_type
+        self.serverless = serverless
         self.endpoint_arn = facts.arn("sagemaker", "endpoint", endpoint_name)
 
         # Precreated (SageMaker would create it unencrypted and never expiring), and adopted
@@ -138,17 +151,30 @@ class ModelEndpoint(Construct):
             assumed_by=service_principal("sagemaker.amazonaws.com"),
             description=f"Runs the model container of SageMaker endpoint {endpoint_name}",
         )
-        policy = self._grant_execution_permissions(facts, image, bucket, key)
+        environment = dict(container_environment) if container_environment else None
+        package_wildcards: list[str] = []
+        if model_package_arn is not None:
+            package_wildcards = self._grant_model_package(facts, model_package_arn)
+            # A package is given as the model's only container (SageMaker's form for it).
+            container_props: dict[str, Any] = {
+                "containers": [
+                    sagemaker.CfnModel.ContainerDefinitionProperty(
+                        model_package_name=model_package_arn, environment=environment
+                    )
+                ]
+            }
+        else:
+            assert image_uri is not None and model_data_url is not None
+            self._grant_artifacts(facts, parse_image_uri(image_uri), *parse_s3_uri(model_data_url))
+            container_props = {
+                "primary_container": sagemaker.CfnModel.ContainerDefinitionProperty(
+                    image=image_uri, model_data_url=model_data_url, environment=environment
+                )
+            }
+        policy = self._grant_execution_permissions(package_wildcards)
 
         self.model = sagemaker.CfnModel(
-            self,
-            "Model",
-            execution_role_arn=self.role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image_uri,
-                model_data_url=model_data_url,
-                environment=dict(container_environment) if container_environment else None,
-            ),
+            self, "Model", execution_role_arn=self.role.role_arn, **container_props
         )
         # The role's policy must exist before SageMaker validates that it can pull the image.
         if policy is not None:
@@ -161,6 +187,7 @@ class ModelEndpoint(Construct):
                 serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
                     memory_size_in_mb=serverless_memory_size_mb,  # type: ignore[arg-type]
                     max_concurrency=serverless_max_concurrency,
+                    provisioned_concurrency=serverless_provisioned_concurrency,
                 ),
             )
         else:
@@ -191,10 +218,31 @@ class ModelEndpoint(Construct):
         )
         self.endpoint.node.add_dependency(self.log_group_resource)
 
-    def _grant_execution_permissions(
-        self, facts: StackFacts, image: Any, bucket: str, key: str
-    ) -> IConstruct | None:
-        """Add the role's statements; return the role's default policy, if it has one."""
+    def _grant_model_package(self, facts: StackFacts, arn: str) -> list[str]:
+        """Add the statements to use the package; return their wildcard resources."""
+        package = parse_model_package_arn(arn)
+        repositories = (
+            f"arn:{facts.partition}:ecr:{package['region']}:{package['account']}:repository/*"
+        )
+        objects = f"arn:{facts.partition}:s3:::*/*"
+        add_statement(
+            self.role,
+            iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[arn]),
+        )
+        # Where the package keeps its image and artifact is registry data, unknown offline:
+        # scope both to the package's own account and region (the registry's usual layout).
+        grant_image_pull(self.role, repositories)
+        add_statement(
+            self.role,
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[objects],
+                conditions={"StringEquals": {"s3:ResourceAccount": package["account"]}},
+            ),
+        )
+        return [repositories, objects]
+
+    def _grant_artifacts(self, facts: StackFacts, image: ImageUri, bucket: str, key: str) -> None:
         # Exactly the one artifact object: not the bucket, not a prefix.
         add_statement(
             self.role,
@@ -210,6 +258,9 @@ class ModelEndpoint(Construct):
                 f"arn:{facts.partition}:ecr:{image.ecr_region}:{image.ecr_account}"
                 f":repository/{image.repository}",
             )
+
+    def _grant_execution_permissions(self, package_wildcards: list[str]) -> IConstruct | None:
+        """Add the role's log and metric statements; return its default policy, if any."""
         self.log_group.grant_write(self.role)
         add_statement(
             self.role,
@@ -234,10 +285,17 @@ class ModelEndpoint(Construct):
                 policy,
                 "IAM5",
                 "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
-                "permissions; the login only lets pulls from the one repository above, and "
-                "metrics are held to the endpoints' namespace by condition. '<group arn>:*' is "
-                "the log streams of this endpoint's own log group, which SageMaker names.",
-                findings=("Resource::*", wildcard_resource(self, self.log_group.log_group_arn)),
+                "permissions; the login only lets pulls from the repositories granted, and "
+                "metrics are held to the endpoints' namespace by condition. A model package's "
+                "image and artifact are registry data unknown at synth: ECR repositories and "
+                "S3 objects of the package's own account (by condition) and region only. "
+                "'<group arn>:*' is the log streams of this endpoint's own log group, which "
+                "SageMaker names.",
+                findings=(
+                    "Resource::*",
+                    wildcard_resource(self, self.log_group.log_group_arn),
+                    *wildcard_resources(policy, package_wildcards),
+                ),
             )
         return policy
 
@@ -289,6 +347,11 @@ class ModelEndpoint(Construct):
     def metric_overhead_latency(self, *, statistic: str = "p99", **props: Any) -> cloudwatch.Metric:
         """SageMaker's own overhead in microseconds. Default statistic: p99."""
         return self.metric("OverheadLatency", statistic=statistic, **props)
+
+    def metric_model_setup_time(self, *, statistic: str = "p99", **props: Any) -> cloudwatch.Metric:
+        """Serverless only: time to launch compute for a cold start, in microseconds.
+        Default statistic: p99."""
+        return self.metric("ModelSetupTime", statistic=statistic, **props)
 
     def metric_cpu_utilization(self, **props: Any) -> cloudwatch.Metric:
         return self.metric(

@@ -183,6 +183,17 @@ def _function_row(model: str, function: lambda_.IFunction) -> list[cloudwatch.IW
 
 def _endpoint_row(endpoint: ModelEndpoint) -> list[cloudwatch.IWidget]:
     name = endpoint.endpoint_name
+    traffic = _endpoint_traffic(endpoint)
+    if endpoint.serverless:
+        # No instances to count or measure: cold starts are what serverless adds.
+        return [
+            *traffic,
+            _graph(
+                f"{name}: model setup time p99 (microseconds)",
+                [endpoint.metric_model_setup_time(label="ModelSetupTime p99")],
+                width=_QUARTER * 2,
+            ),
+        ]
     instances = cloudwatch.MathExpression(
         expression="invocations / perInstance",
         using_metrics={
@@ -192,6 +203,23 @@ def _endpoint_row(endpoint: ModelEndpoint) -> list[cloudwatch.IWidget]:
         label="Instances (Invocations / InvocationsPerInstance)",
         period=_PERIOD,
     )
+    return [
+        *traffic,
+        _graph(
+            f"{name}: CPU and memory (%)",
+            [
+                endpoint.metric_cpu_utilization(label="CPUUtilization"),
+                endpoint.metric_memory_utilization(label="MemoryUtilization"),
+            ],
+            width=_QUARTER,
+        ),
+        _graph(f"{name}: instances", [instances], width=_QUARTER),
+    ]
+
+
+def _endpoint_traffic(endpoint: ModelEndpoint) -> list[cloudwatch.IWidget]:
+    """Invocations, errors and latency: the same for instance and serverless endpoints."""
+    name = endpoint.endpoint_name
     return [
         _graph(
             f"{name}: invocations and errors",
@@ -210,15 +238,6 @@ def _endpoint_row(endpoint: ModelEndpoint) -> list[cloudwatch.IWidget]:
             ],
             width=_QUARTER,
         ),
-        _graph(
-            f"{name}: CPU and memory (%)",
-            [
-                endpoint.metric_cpu_utilization(label="CPUUtilization"),
-                endpoint.metric_memory_utilization(label="MemoryUtilization"),
-            ],
-            width=_QUARTER,
-        ),
-        _graph(f"{name}: instances", [instances], width=_QUARTER),
     ]
 
 

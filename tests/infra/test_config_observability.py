@@ -16,7 +16,12 @@ BASELINE = {
     "baseline_statistics_uri": "s3://ml-baselines/fraud/statistics.json",
     "baseline_constraints_uri": "s3://ml-baselines/fraud/constraints.json",
 }
-SERVERLESS = {"serverless": {"memory_size_mb": 2048}, "autoscaling": None}
+SERVERLESS = {
+    "serverless": {"memory_size_mb": 2048},
+    "autoscaling": None,
+    "instance_type": None,
+    "initial_instance_count": None,
+}
 
 
 def load(tmp_path: Path, body: dict[str, Any], name: str = "prod") -> Any:
