@@ -112,7 +112,8 @@ def test_missing_credentials(run: Run, api: FakeApi, no_credentials: None) -> No
 def test_unknown_model_and_environment(run: Run) -> None:
     result = run("invoke", "no-such-model", "--env", "dev")
     assert one_line_error(result) == (
-        "Error: unknown model 'no-such-model' in environment 'dev' (known: fraud-detector)"
+        "Error: unknown model 'no-such-model' in environment 'dev' "
+        "(known: fraud-detector, churn-scorer)"
     )
     assert result.exit_code == 1
     result = run("invoke", "fraud-detector", "--env", "staging")

@@ -110,6 +110,10 @@ def endpoint_arn(name: str, account: str = PSEUDO["AWS::AccountId"]) -> str:
 
 
 def with_new_model_data(env: EnvironmentConfig, model: ModelConfig) -> ModelConfig:
+    """The next version of the model: new artifact, or the next version of its package."""
+    if model.model_package_arn is not None:
+        group, version = model.model_package_arn.rsplit("/", 1)
+        return model.model_copy(update={"model_package_arn": f"{group}/{int(version) + 1}"})
     return model.model_copy(update={"model_data_url": model.model_data_url + ".v2"})
 
 

@@ -27,6 +27,12 @@ ENDPOINT_METRICS = {
     ("/aws/sagemaker/Endpoints", "CPUUtilization"),
     ("/aws/sagemaker/Endpoints", "MemoryUtilization"),
 }
+# Serverless endpoints run no instances the dashboard could chart; they have a setup time.
+SERVERLESS_ENDPOINT_METRICS = ENDPOINT_METRICS - {
+    ("AWS/SageMaker", "InvocationsPerInstance"),
+    ("/aws/sagemaker/Endpoints", "CPUUtilization"),
+    ("/aws/sagemaker/Endpoints", "MemoryUtilization"),
+} | {("AWS/SageMaker", "ModelSetupTime")}
 FUNCTION_METRICS = {"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions"}
 
 
@@ -77,7 +83,8 @@ def test_endpoint_widgets_name_the_live_endpoint_literally(
             for namespace, name, dimensions, _ in rows
             if dimensions == {"EndpointName": live, "VariantName": model.variant_name}
         }
-        assert shown == ENDPOINT_METRICS, live
+        expected = SERVERLESS_ENDPOINT_METRICS if model.serverless else ENDPOINT_METRICS
+        assert shown == expected, live
     # No other endpoint (an old blue, a typo) is charted.
     named = {d["EndpointName"] for _, _, d, _ in rows if "EndpointName" in d}
     assert named == {env.endpoint_name(m) for m in env.models}

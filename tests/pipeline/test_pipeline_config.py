@@ -115,7 +115,7 @@ def test_codecommit_source(tmp_path: Path) -> None:
         (
             changed("stages.0.smoke_tests.0.model", "churn-xgboost"),
             "field 'stages[0].smoke_tests[0].model': 'dev' serves no model 'churn-xgboost'; use "
-            "one of ['fraud-detector']",
+            "one of ['fraud-detector', 'churn-scorer']",
         ),
         (
             changed("stages.0.smoke_tests.0.content_type", "JSON"),
