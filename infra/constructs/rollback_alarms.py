@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
@@ -106,36 +104,57 @@ class GreenRollbackAlarms(Construct):
         name_prefix = f"{Stack.of(self).stack_name}-{frontend.model_name}-rollback"
         version = frontend.version.version  # a token: the number CloudFormation publishes
 
-        alarm = partial(
-            threshold_alarm,
-            self,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=datapoints_to_alarm,
-            alarm_action=alarm_action,
-        )
-        endpoint_ratio = cloudwatch.MathExpression(
-            expression=f"IF(n >= {min_requests}, FILL(e, 0) / n, 0)",
-            using_metrics={
+        def guarded_alarm(
+            construct_id: str,
+            check: str,
+            *,
+            value: str,
+            minimum: int,
+            metrics: dict[str, cloudwatch.IMetric],
+            label: str,
+            threshold: float,
+            description: str,
+        ) -> cloudwatch.Alarm:
+            """An alarm on ``value``, judged only in periods where ``n`` reaches ``minimum``
+            (0 otherwise), named after the new version."""
+            return threshold_alarm(
+                self,
+                construct_id,
+                alarm_name=f"{name_prefix}-{check}-v{version}",
+                metric=cloudwatch.MathExpression(
+                    expression=f"IF(n >= {minimum}, {value}, 0)",
+                    using_metrics=metrics,
+                    label=label,
+                    period=period,
+                ),
+                threshold=threshold,
+                description=f"Rolls back the shift to {green}: {description}",
+                evaluation_periods=evaluation_periods,
+                datapoints_to_alarm=datapoints_to_alarm,
+                alarm_action=alarm_action,
+            )
+
+        share = f"more than {max_error_ratio * 100:g}% of"
+        self.endpoint_5xx_ratio_alarm = guarded_alarm(
+            "Endpoint5XXRatio",
+            "endpoint-5xx-ratio",
+            value="FILL(e, 0) / n",
+            minimum=min_requests,
+            metrics={
                 "e": endpoint.metric_invocation_5xx_errors(period=period),
                 "n": endpoint.metric_invocations(period=period),
             },
             label=f"green 5xx ratio, 0 under {min_requests} invocations",
-            period=period,
-        )
-        self.endpoint_5xx_ratio_alarm = alarm(
-            "Endpoint5XXRatio",
-            alarm_name=f"{name_prefix}-endpoint-5xx-ratio-v{version}",
-            metric=endpoint_ratio,
             threshold=max_error_ratio,
-            description=f"Rolls back the shift to {green}: more than {max_error_ratio * 100:g}% of "
-            f"green's invocations in a period (with at least {min_requests}) answered 5xx",
+            description=f"{share} green's invocations in a period (with at least "
+            f"{min_requests}) answered 5xx",
         )
-        frontend_ratio = cloudwatch.MathExpression(
-            expression=(
-                f"IF(n >= {min_requests}, (FILL(model, 0) + FILL(timeouts, 0) + "
-                "FILL(failures, 0) + FILL(errors, 0)) / n, 0)"
-            ),
-            using_metrics={
+        self.frontend_error_ratio_alarm = guarded_alarm(
+            "FrontendErrorRatio",
+            "frontend-error-ratio",
+            value="(FILL(model, 0) + FILL(timeouts, 0) + FILL(failures, 0) + FILL(errors, 0)) / n",
+            minimum=min_requests,
+            metrics={
                 "model": frontend.metric_model_errors(period=period),
                 "timeouts": frontend.metric_model_timeouts(period=period),
                 "failures": frontend.metric_frontend_failures(period=period),
@@ -143,34 +162,24 @@ class GreenRollbackAlarms(Construct):
                 "n": frontend.metric_version_invocations(period=period),
             },
             label=f"new version's failed share, 0 under {min_requests} requests",
-            period=period,
-        )
-        self.frontend_error_ratio_alarm = alarm(
-            "FrontendErrorRatio",
-            alarm_name=f"{name_prefix}-frontend-error-ratio-v{version}",
-            metric=frontend_ratio,
             threshold=max_error_ratio,
-            description=f"Rolls back the shift to {green}: more than {max_error_ratio * 100:g}% of "
-            f"the new version's requests in a period (with at least {min_requests}) failed "
-            "(model 5xx, timeouts, HTTP 500s, function errors; see its log)",
+            description=f"{share} the new version's requests in a period (with at least "
+            f"{min_requests}) failed (model 5xx, timeouts, HTTP 500s, function errors; see its "
+            "log)",
         )
-        guarded_p99 = cloudwatch.MathExpression(
-            expression=f"IF(n >= {model_latency_min_samples}, p99, 0)",
-            using_metrics={
+        self.model_latency_alarm = guarded_alarm(
+            "ModelLatencyP99",
+            "model-latency-p99",
+            value="p99",
+            minimum=model_latency_min_samples,
+            metrics={
                 "p99": endpoint.metric_model_latency(period=period),
                 "n": endpoint.metric_model_latency(statistic="SampleCount", period=period),
             },
             label=f"p99 ModelLatency (microseconds), 0 under {model_latency_min_samples} samples",
-            period=period,
-        )
-        self.model_latency_alarm = alarm(
-            "ModelLatencyP99",
-            alarm_name=f"{name_prefix}-model-latency-p99-v{version}",
-            metric=guarded_p99,
             threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
-            description=f"Rolls back the shift to {green}: green endpoint p99 model latency "
-            f"above {model_latency_p99_ms} ms over at least {model_latency_min_samples} "
-            "requests a period",
+            description=f"green endpoint p99 model latency above {model_latency_p99_ms} ms over "
+            f"at least {model_latency_min_samples} requests a period",
         )
         self.alarms: list[cloudwatch.IAlarm] = [
             self.endpoint_5xx_ratio_alarm,
