@@ -27,6 +27,7 @@ from deployment_hooks_common.aws import (
     call_budget,
     client_config,
 )
+from deployment_hooks_common.continuation import Continuation, hand_over
 from deployment_hooks_common.deployment import appspec_content, parse_appspec
 from deployment_hooks_common.settings import (
     float_or_default,
@@ -54,6 +55,7 @@ from tests.lambdas.hooks.hook_fakes import (
     expect_version_endpoint,
     hook_event,
     make_client,
+    recorded_calls,
     stubbed,
 )
 
@@ -404,3 +406,106 @@ def test_no_ids_means_no_report_and_no_check() -> None:
             {"DeploymentId": "d-1"}, codedeploy=codedeploy, check=must_not_run, logger=LOGGER
         )
     assert result.status is None
+
+
+# --- continuations, reverse shifts, the rounded budget ------------------------------------------
+
+
+# Seconds left where an attempt's connect timeout falls under 1 s: rounding it up to 1 s
+# once let the client's worst case exceed the time left.
+@pytest.mark.parametrize("seconds_left", [2.7, 6.5, 11.5])
+def test_a_time_boxed_clients_rounded_budget_still_fits_the_time_left(
+    seconds_left: float,
+) -> None:
+    clock = FakeClock()
+    client = TimeBoxedClient("sagemaker")
+    client.bind(Deadline(clock, clock.monotonic() + seconds_left))
+    assert client.current_budget().worst_case_seconds <= seconds_left
+
+
+@pytest.mark.parametrize(
+    ("current", "target", "reverse"),
+    [
+        ("3", "4", False),
+        ("4", "3", True),
+        ("10", "9", True),
+        ("9", "10", False),
+        (None, "1", False),
+        ("4", "4", False),
+        ("$LATEST", "3", False),
+    ],
+)
+def test_only_a_shift_to_a_lower_version_is_reverse(
+    current: str | None, target: str, reverse: bool
+) -> None:
+    shift = AliasShift(
+        function_name=FUNCTION, alias="live", current_version=current, target_version=target
+    )
+    assert shift.is_reverse is reverse
+
+
+def test_a_continuation_round_trips_through_the_event(clock: FakeClock) -> None:
+    first = Continuation.from_event(hook_event(), clock)
+    assert (first.started_at, first.round, dict(first.state)) == (clock.now(), 1, {})
+    later = Continuation(started_at=first.started_at, round=2, state={"floor": 3})
+    event = {**hook_event(), "Continuation": json.loads(json.dumps(later.as_json()))}
+    assert Continuation.from_event(event, clock) == later
+    clock.sleep(600)
+    assert Continuation.from_event(event, clock).total_deadline(clock, 3300).remaining() == 2700
+
+
+@pytest.mark.parametrize("raw", ["soon", {"round": 2}, {"startedAt": "yesterday", "round": 2}])
+def test_an_unusable_continuation_is_a_hook_failure(raw: Any, clock: FakeClock) -> None:
+    with pytest.raises(HookFailedError, match="unusable Continuation"):
+        Continuation.from_event({**hook_event(), "Continuation": raw}, clock)
+
+
+def test_hand_over_invokes_itself_asynchronously_then_reports_nothing(clock: FakeClock) -> None:
+    lambda_ = make_client("lambda")
+    codedeploy = make_client("codedeploy")
+    arn = "arn:aws:lambda:eu-west-1:123456789012:function:hook"
+    started = Continuation.from_event(hook_event(), clock)
+
+    def check(hook: HookEvent) -> str:
+        hand_over(
+            lambda_,
+            function_arn=arn,
+            event=hook_event(),
+            continuation=started,
+            state={"floor": 3},
+            reason="still scaling out",
+        )
+
+    with stubbed(lambda_) as stub, stubbed(codedeploy), recorded_calls(lambda_) as calls:
+        stub.add_response("invoke", {"StatusCode": 202})
+        result = run_lifecycle_hook(hook_event(), codedeploy=codedeploy, check=check, logger=LOGGER)
+
+    assert result.status is None  # and no put_lifecycle_event_hook_execution_status
+    assert result.reason == "still scaling out; round 2 continues"
+    [(_, params)] = calls
+    assert (params["FunctionName"], params["InvocationType"]) == (arn, "Event")
+    payload = json.loads(params["Payload"])
+    assert payload["Continuation"] == {
+        "startedAt": started.started_at.isoformat(),
+        "round": 2,
+        "state": {"floor": 3},
+    }
+
+
+def test_a_hand_over_whose_invoke_fails_reports_failed(clock: FakeClock) -> None:
+    lambda_ = make_client("lambda")
+
+    def check(hook: HookEvent) -> str:
+        hand_over(
+            lambda_,
+            function_arn="arn:aws:lambda:eu-west-1:123456789012:function:hook",
+            event=hook_event(),
+            continuation=Continuation.from_event(hook_event(), clock),
+            state={},
+            reason="still scaling out",
+        )
+
+    with stubbed(lambda_) as stub:
+        stub.add_client_error("invoke", "TooManyRequestsException")
+        result = _run_with(check, "Failed")
+    assert "TooManyRequestsException" in result.reason

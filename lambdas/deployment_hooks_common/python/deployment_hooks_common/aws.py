@@ -78,6 +78,11 @@ def call_budget(seconds_left: float | None, read_timeout: float) -> CallBudget:
     )
 
 
+def _round_down(seconds: float) -> float:
+    """Whole seconds, or tenths below one second: few distinct clients, none too generous."""
+    return float(int(seconds)) if seconds >= 1 else int(seconds * 10) / 10
+
+
 def client_config(budget: CallBudget) -> Config:
     return Config(
         connect_timeout=budget.connect_timeout,
@@ -108,7 +113,7 @@ class TimeBoxedClient:
         self.read_timeout = read_timeout
         self.factory = factory
         self.deadline: TimeLeft | None = None
-        self._clients: dict[tuple[int, int, int], Any] = {}
+        self._clients: dict[tuple[float, float, int], Any] = {}
 
     def bind(self, deadline: TimeLeft | None) -> None:
         """Fit every later call into the time ``deadline`` leaves."""
@@ -118,15 +123,15 @@ class TimeBoxedClient:
         seconds_left = None if self.deadline is None else self.deadline.remaining()
         budget = call_budget(seconds_left, self.read_timeout)
         return CallBudget(
-            # Rounded down, so a cached client never exceeds the time left.
-            connect_timeout=max(1.0, float(int(budget.connect_timeout))),
-            read_timeout=max(1.0, float(int(budget.read_timeout))),
+            # Rounded down (never up), so a cached client never exceeds the time left.
+            connect_timeout=_round_down(budget.connect_timeout),
+            read_timeout=_round_down(budget.read_timeout),
             max_attempts=budget.max_attempts,
         )
 
     def __getattr__(self, name: str) -> Any:
         budget = self.current_budget()
-        key = (int(budget.connect_timeout), int(budget.read_timeout), budget.max_attempts)
+        key = (budget.connect_timeout, budget.read_timeout, budget.max_attempts)
         client = self._clients.get(key)
         if client is None:
             client = self.factory(self.service_name, config=client_config(budget))
