@@ -62,10 +62,11 @@ class FakeCodeDeploy:
         alarm_state: Callable[[str], str],
         hooks: dict[str, str],
         poll_seconds: float = 30.0,
+        on_shift: Callable[[float], None] = lambda share: None,
     ) -> None:
         self.now, self.to_datetime, self.schedule = now, to_datetime, schedule
         self.invoke_hook, self.alarm_state, self.hooks = invoke_hook, alarm_state, hooks
-        self.poll_seconds = poll_seconds
+        self.poll_seconds, self.on_shift = poll_seconds, on_shift
         self.deployment: Deployment | None = None
         self._executions = 0
 
@@ -165,6 +166,7 @@ class FakeCodeDeploy:
         deployment.green_share = share
         deployment.max_green_share = max(deployment.max_green_share, share)
         self._log(f"traffic shifted: {share:.0%} on v{deployment.target_version}")
+        self.on_shift(share)
         if step + 1 < len(deployment.plan.steps):
             self.schedule(wait, lambda: self._shift(step + 1))
         else:

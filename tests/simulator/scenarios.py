@@ -117,12 +117,8 @@ def run(scenario: Scenario, template: Mapping[str, Any]) -> Result:
         world.advance_to(WARM_UP_SECONDS)
         if world.stale_alarms:
             world.deploy_alarms(BLUE_VERSION, stale_state="ALARM")
-        first_shift: dict[str, int] = {}
         deployment = world.deploy()
-        for at, message in deployment.timeline:
-            if message.startswith("traffic shifted") and not first_shift:
-                first_shift["instances"] = _instances_at(world, at)
-        result = _result(scenario, world, deployment, first_shift.get("instances"))
+        result = _result(scenario, world, deployment, world.green_instances_at_first_shift)
         if scenario.then is not None:
             scenario.then(world, result)
         # Alarms that page after the deployment (a failed floor restore) need a few minutes.
@@ -130,11 +126,6 @@ def run(scenario: Scenario, template: Mapping[str, Any]) -> Result:
         result.notifications = [n.alarm for n in world.notifications]
         result.green_floor_after = _green_floor(world)
     return result
-
-
-def _instances_at(world: World, _: float) -> int:
-    # The first shift happens right after the pre-traffic hook reported: green's size then.
-    return world.green_fleet.instances
 
 
 def _green_floor(world: World) -> int | None:

@@ -232,6 +232,8 @@ class World:
         self.first_bad_request: float | None = None
         self.hook_logs: list[dict[str, Any]] = []
         self.served: dict[str, int] = {"blue": 0, "green": 0}
+        # Green's size when traffic first moved to it (capacity matching happens before).
+        self.green_instances_at_first_shift: int | None = None
         self._target_due: dict[str, float] = {}
         self.blue_behaviour, self.green_behaviour = blue, green
         env = rollout.environment(rollout.function_id)
@@ -285,6 +287,7 @@ class World:
                 "BeforeAllowTraffic": self.physical[self.rollout.pre_hook_id],
                 "AfterAllowTraffic": self.physical[self.rollout.post_hook_id],
             },
+            on_shift=self._record_first_shift,
         )
         self.services: dict[str, Any] = {
             "codedeploy": self.codedeploy,
@@ -309,6 +312,10 @@ class World:
         model = self.versions[like]
         side = "green" if model.fleet is self.green_fleet else "blue"
         self.versions[number] = self._version(number, model.environment, side, model.fleet)
+
+    def _record_first_shift(self, _: float) -> None:
+        if self.green_instances_at_first_shift is None:
+            self.green_instances_at_first_shift = self.green_fleet.instances
 
     def _version(self, number: str, env: dict[str, str], side: str, fleet: Fleet) -> Version:
         module = load_frontend_copy(

@@ -207,6 +207,20 @@ def expect_blue_green(stubber: Stubber, *, blue: str | None = BLUE, green: str =
         expect_version_endpoint(stubber, "3", blue)
 
 
+def expect_reverse_shift(
+    codedeploy: Stubber, lambda_: Stubber, *, back_to: str, leaving: str
+) -> None:
+    """A deployment moving the alias back from version 4 (calling ``leaving``) to version 3
+    (calling ``back_to``): CloudFormation rolling a stack update back."""
+    codedeploy.add_response(
+        "get_deployment",
+        deployment_response(json.dumps(appspec(current="4", target="3"))),
+        {"deploymentId": DEPLOYMENT_ID},
+    )
+    expect_version_endpoint(lambda_, "3", back_to)
+    expect_version_endpoint(lambda_, "4", leaving)
+
+
 def proxy_response(
     *,
     status: int = 200,

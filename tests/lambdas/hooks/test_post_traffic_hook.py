@@ -27,12 +27,11 @@ from tests.lambdas.hooks.hook_fakes import (
     VARIANT,
     FakeClock,
     FakeContext,
-    appspec,
     capacity_of,
     expect_blue_green,
     expect_deployment,
     expect_report,
-    expect_version_endpoint,
+    expect_reverse_shift,
     hook_event,
     make_client,
     recorded_calls,
@@ -227,9 +226,7 @@ def test_traffic_before_the_deployment_does_not_count(world: PostWorld) -> None:
 
 def test_a_reverse_shift_passes_at_once_and_restores_the_floor(world: PostWorld) -> None:
     world.traffic(GREEN, invocations=100, errors=100)  # not even looked at
-    expect_deployment(world.codedeploy, json.dumps(appspec(current="4", target="3")))
-    expect_version_endpoint(world.lambda_, "3", GREEN)
-    expect_version_endpoint(world.lambda_, "4", BLUE)
+    expect_reverse_shift(world.codedeploy, world.lambda_, back_to=GREEN, leaving=BLUE)
     expect_report(world.codedeploy, "Succeeded")
 
     result = world.run()

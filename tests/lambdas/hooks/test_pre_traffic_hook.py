@@ -37,6 +37,7 @@ from tests.lambdas.hooks.hook_fakes import (
     expect_deployment,
     expect_endpoint,
     expect_report,
+    expect_reverse_shift,
     expect_version_endpoint,
     hook_event,
     invoke_response,
@@ -383,9 +384,7 @@ def test_a_continued_run_fails_once_the_hooks_hour_is_nearly_up(world: PreWorld)
 def test_a_reverse_shift_passes_without_capacity_or_samples(world: PreWorld) -> None:
     """CloudFormation rolling back after a successful shift moves the alias to the OLDER
     version; failing here would leave the stack in UPDATE_ROLLBACK_FAILED."""
-    expect_deployment(world.codedeploy, json.dumps(appspec(current="4", target="3")))
-    expect_version_endpoint(world.lambda_, "3", BLUE)
-    expect_version_endpoint(world.lambda_, "4", GREEN)
+    expect_reverse_shift(world.codedeploy, world.lambda_, back_to=BLUE, leaving=GREEN)
     expect_report(world.codedeploy, "Succeeded")
 
     result = world.run()
