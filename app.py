@@ -10,11 +10,15 @@ from pathlib import Path
 
 from aws_cdk import App
 
-from infra.config import ENVIRONMENTS_CONTEXT, ConfigError, load_environments
-from infra.nag import add_nag_checks
-from infra.pipeline.config import PIPELINE_FILE, load_pipeline_config, parse_packages_context
-from infra.pipeline.pipeline_stack import PACKAGES_CONTEXT, PipelineStack
-from infra.serving_stack import ModelServingStack
+from safe_sagemaker.config import ENVIRONMENTS_CONTEXT, ConfigError, load_environments
+from safe_sagemaker.nag import add_nag_checks
+from safe_sagemaker.pipeline.config import (
+    PIPELINE_FILE,
+    load_pipeline_config,
+    parse_packages_context,
+)
+from safe_sagemaker.pipeline.pipeline_stack import PACKAGES_CONTEXT, PipelineStack
+from safe_sagemaker.serving_stack import ModelServingStack
 
 # `cdk synth -c pipeline_config=<path>` picks another pipeline file (e.g. the example), and
 # `-c pipeline_config=none` builds no pipeline even where pipeline.json exists.

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_DEPRECATED", "quiet")
 
-from infra.config import EnvironmentConfig, load_environments
+from safe_sagemaker.config import EnvironmentConfig, load_environments
 
 TARGET_SECONDS_PER_MODEL = 0.15
 
@@ -54,8 +54,8 @@ def synth_seconds(config: EnvironmentConfig) -> tuple[float, float, int]:
     that larger sizes can be timed; the table flags them."""
     from aws_cdk import Acknowledgment, App, Validations
 
-    from infra.nag import add_nag_checks
-    from infra.serving_stack import ModelServingStack
+    from safe_sagemaker.nag import add_nag_checks
+    from safe_sagemaker.serving_stack import ModelServingStack
     from tests.conftest import cli_context
 
     with tempfile.TemporaryDirectory() as outdir:

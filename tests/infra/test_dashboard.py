@@ -10,9 +10,9 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from infra.config import load_environments
-from infra.constructs.model_endpoint import ModelEndpoint
-from infra.constructs.operations_dashboard import DashboardModel, OperationsDashboard
+from safe_sagemaker.config import load_environments
+from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
+from safe_sagemaker.constructs.operations_dashboard import DashboardModel, OperationsDashboard
 from tests.conftest import Synthesized
 from tests.infra.cfn_text import render, resources
 

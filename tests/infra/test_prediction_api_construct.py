@@ -14,9 +14,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
-from infra.constructs.api_alarms import ApiAlarms
-from infra.constructs.prediction_api import ApiAuth, PredictionApi
-from infra.nag import add_nag_checks
+from safe_sagemaker.constructs.api_alarms import ApiAlarms
+from safe_sagemaker.constructs.prediction_api import ApiAuth, PredictionApi
+from safe_sagemaker.nag import add_nag_checks
 
 ENV = Environment(account="123456789012", region="us-east-1")
 WEB_ACL = (

@@ -7,8 +7,8 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
 
 from app import build_app
-from infra.constructs.model_monitor import ANALYZER_ACCOUNTS
-from infra.nag import add_nag_checks
+from safe_sagemaker.constructs.model_monitor import ANALYZER_ACCOUNTS
+from safe_sagemaker.nag import add_nag_checks
 from tests.conftest import Synthesized, cli_app, run_cfn_lint
 
 STACKS = ("DevStack", "ProdStack")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra.pipeline.config import EXAMPLE_FILE
+from safe_sagemaker.pipeline.config import EXAMPLE_FILE
 from tests.conftest import cli_app
 
 

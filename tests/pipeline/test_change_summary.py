@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from infra.pipeline import change_summary
-from infra.pipeline.change_summary import summarize
+from safe_sagemaker.pipeline import change_summary
+from safe_sagemaker.pipeline.change_summary import summarize
 
 DIFF = """\
 Stack ProdStack

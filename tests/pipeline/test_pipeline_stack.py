@@ -114,7 +114,7 @@ def test_source_is_the_configured_connection(pipeline_synth: PipelineSynth) -> N
 def test_smoke_test_signs_a_request_to_the_dev_api(pipeline_synth: PipelineSynth) -> None:
     spec = _buildspec(pipeline_synth, "SmokeTest")
     assert spec["phases"]["build"]["commands"] == [
-        'python3 -m infra.pipeline.smoke_test --checks "$SMOKE_CHECKS"'
+        'PYTHONPATH=infra python3 -m safe_sagemaker.pipeline.smoke_test --checks "$SMOKE_CHECKS"'
     ]
     (variable,) = _project(pipeline_synth, "SmokeTest")["Environment"]["EnvironmentVariables"]
     assert variable["Name"] == "SMOKE_CHECKS"

@@ -1,0 +1,239 @@
+"""One model of an environment, composed from the reusable constructs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_codedeploy as codedeploy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from safe_sagemaker import durations
+from safe_sagemaker.config import SERVERLESS_MODEL_SETUP_TIME_P99_MS, EnvironmentConfig, ModelConfig
+from safe_sagemaker.constructs.alerts_topic import AlertsTopic
+from safe_sagemaker.constructs.blue_green_deployment import (
+    BlueGreenDeployment,
+    lambda_deployment_config,
+)
+from safe_sagemaker.constructs.capture_bucket import DataCaptureBucket
+from safe_sagemaker.constructs.endpoint_alarms import EndpointAlarms
+from safe_sagemaker.constructs.endpoint_autoscaling import EndpointAutoscaling
+from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
+from safe_sagemaker.constructs.model_frontend import ModelFrontend
+from safe_sagemaker.constructs.model_monitor import DataQualityMonitor
+from safe_sagemaker.constructs.rollback_alarms import GreenRollbackAlarms
+from safe_sagemaker.log_retention import retention_days
+
+
+class ServedModel(Construct):
+    """Endpoint, autoscaling and alarms of one configured model, and its blue/green front end:
+    ``frontend`` (function, version, alias ``live``) and ``deployment`` (CodeDeploy group,
+    hooks, rollback alarms)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        environment: EnvironmentConfig,
+        model: ModelConfig,
+        alerts: AlertsTopic,
+        data_key: kms.IKey,
+        frontend_layers: Sequence[lambda_.ILayerVersion] = (),
+        hook_layers: Sequence[lambda_.ILayerVersion] = (),
+        deployment_application: codedeploy.ILambdaApplication | None = None,
+        capture_bucket: DataCaptureBucket | None = None,
+        frontend_code: lambda_.Code | None = None,
+        pre_traffic_code: lambda_.Code | None = None,
+        post_traffic_code: lambda_.Code | None = None,
+    ) -> None:
+        """The ``*_code`` props: the functions' code. Default: a new asset of the function's
+        folder; a stack with many models passes one ``Code`` per folder, which every model's
+        functions then share (one asset, fewer synth steps, the same template)."""
+        super().__init__(scope, construct_id)
+        self.config = model
+        self.fingerprint = model.fingerprint()
+        self.endpoint_name_prefix = environment.endpoint_name_prefix(model)
+        removal = RemovalPolicy.RETAIN if environment.production else RemovalPolicy.DESTROY
+        endpoint_name = environment.endpoint_name(model)
+        capture = model.data_capture
+        if capture.enabled and capture_bucket is None:
+            raise ValueError(f"model {model.name!r} captures data but no capture_bucket was given")
+        self.endpoint = ModelEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=endpoint_name,
+            image_uri=model.image_uri,
+            model_data_url=model.model_data_url,
+            model_package_arn=model.model_package_arn,
+            instance_type=model.instance_type,
+            initial_instance_count=model.initial_instance_count,
+            variant_name=model.variant_name,
+            container_environment=model.container_environment,
+            serverless_memory_size_mb=model.serverless.memory_size_mb if model.serverless else None,
+            serverless_max_concurrency=model.serverless.max_concurrency if model.serverless else 5,
+            serverless_provisioned_concurrency=(
+                model.serverless.provisioned_concurrency if model.serverless else None
+            ),
+            volume_encryption_key=data_key,
+            log_encryption_key=data_key,
+            log_retention=retention_days(environment.log_retention_days),
+            log_group_tags=environment.tags,
+            data_capture_config=capture_bucket.capture_config(
+                endpoint_name,
+                sampling_percentage=capture.sampling_percentage,
+                json_content_types=capture.json_content_types,
+                csv_content_types=capture.csv_content_types,
+            )
+            if capture_bucket is not None and capture.enabled
+            else None,
+        )
+        self.monitor: DataQualityMonitor | None = None
+        if capture_bucket is not None and capture.enabled:
+            capture_bucket.grant_capture(self.endpoint.role, endpoint_name)
+            if model.monitoring is not None:
+                self.monitor = self._add_monitor(
+                    model, endpoint_name, capture_bucket, alerts, data_key
+                )
+        self.autoscaling: EndpointAutoscaling | None = None
+        if model.autoscaling is not None:
+            scaling = model.autoscaling
+            self.autoscaling = EndpointAutoscaling(
+                self,
+                "Autoscaling",
+                endpoint=self.endpoint,
+                min_capacity=scaling.min_capacity,
+                max_capacity=scaling.max_capacity,
+                target_invocations_per_instance=scaling.target_value,
+                scale_in_cooldown=durations.seconds(scaling.scale_in_cooldown_seconds),
+                scale_out_cooldown=durations.seconds(scaling.scale_out_cooldown_seconds),
+            )
+        thresholds = model.alarms
+        self.alarms = EndpointAlarms(
+            self,
+            "Alarms",
+            endpoint=self.endpoint,
+            alarm_action=alerts.alarm_action,
+            invocation_5xx_errors=thresholds.invocation_5xx_errors,
+            invocation_4xx_errors=thresholds.invocation_4xx_errors,
+            model_latency_p99_ms=thresholds.model_latency_p99_ms,
+            overhead_latency_p99_ms=thresholds.overhead_latency_p99_ms,
+            # Only serverless endpoints publish ModelSetupTime (their cold starts).
+            model_setup_time_p99_ms=(
+                thresholds.model_setup_time_p99_ms or SERVERLESS_MODEL_SETUP_TIME_P99_MS
+                if model.serverless is not None
+                else None
+            ),
+            period=durations.seconds(thresholds.period_seconds),
+            evaluation_periods=thresholds.evaluation_periods,
+            datapoints_to_alarm=thresholds.datapoints_to_alarm,
+        )
+        self._add_blue_green(
+            environment=environment,
+            model=model,
+            alerts=alerts,
+            data_key=data_key,
+            removal=removal,
+            frontend_layers=frontend_layers,
+            hook_layers=hook_layers,
+            application=deployment_application,
+            frontend_code=frontend_code,
+            pre_traffic_code=pre_traffic_code,
+            post_traffic_code=post_traffic_code,
+        )
+
+    def _add_monitor(
+        self,
+        model: ModelConfig,
+        endpoint_name: str,
+        capture_bucket: DataCaptureBucket,
+        alerts: AlertsTopic,
+        data_key: kms.IKey,
+    ) -> DataQualityMonitor:
+        assert model.monitoring is not None
+        settings = model.monitoring
+        return DataQualityMonitor(
+            self,
+            "Monitor",
+            endpoint_name=endpoint_name,
+            capture_bucket=capture_bucket,
+            baseline_statistics_uri=settings.baseline_statistics_uri,
+            baseline_constraints_uri=settings.baseline_constraints_uri,
+            volume_encryption_key=data_key,
+            alerts_topic=alerts.topic,
+            alarm_action=alerts.alarm_action,
+            instance_type=settings.instance_type,
+            volume_size_gb=settings.volume_size_gb,
+            max_runtime=durations.minutes(settings.max_runtime_minutes),
+            endpoint=self.endpoint.endpoint,
+        )
+
+    def _add_blue_green(
+        self,
+        *,
+        environment: EnvironmentConfig,
+        model: ModelConfig,
+        alerts: AlertsTopic,
+        data_key: kms.IKey,
+        removal: RemovalPolicy,
+        frontend_layers: Sequence[lambda_.ILayerVersion],
+        hook_layers: Sequence[lambda_.ILayerVersion],
+        application: codedeploy.ILambdaApplication | None,
+        frontend_code: lambda_.Code | None,
+        pre_traffic_code: lambda_.Code | None,
+        post_traffic_code: lambda_.Code | None,
+    ) -> None:
+        log_settings: dict[str, Any] = {
+            "log_retention": retention_days(environment.log_retention_days),
+            "log_encryption_key": data_key,
+            "log_removal_policy": removal,
+        }
+        self.frontend = ModelFrontend(
+            self,
+            "Frontend",
+            endpoint=self.endpoint,
+            model_name=model.name,
+            model_version=self.fingerprint,
+            endpoint_name_pattern=environment.endpoint_name_pattern(model),
+            allowed_content_types=model.allowed_content_types,
+            code=frontend_code,
+            layers=frontend_layers,
+            **log_settings,
+        )
+        settings = model.deployment
+        rollback = settings.rollback_alarms
+        self.rollback_alarms = GreenRollbackAlarms(
+            self,
+            "RollbackAlarms",
+            endpoint=self.endpoint,
+            frontend=self.frontend,
+            max_error_ratio=rollback.max_error_ratio,
+            min_requests=rollback.min_requests,
+            model_latency_p99_ms=rollback.model_latency_p99_ms or model.alarms.model_latency_p99_ms,
+            period=durations.seconds(rollback.period_seconds),
+            evaluation_periods=rollback.evaluation_periods,
+            datapoints_to_alarm=rollback.datapoints_to_alarm,
+            alarm_action=alerts.alarm_action,
+        )
+        self.deployment = BlueGreenDeployment(
+            self,
+            "Deployment",
+            frontend=self.frontend,
+            endpoint=self.endpoint,
+            layers=hook_layers,
+            autoscaling=self.autoscaling,
+            application=application,
+            deployment_config=lambda_deployment_config(environment.deployment_config_for(model)),
+            rollback_alarms=self.rollback_alarms.alarms,
+            sample_requests=[sample.hook_json() for sample in model.pre_traffic_samples],
+            min_invocations=model.post_traffic_min_invocations,
+            max_5xx_ratio=settings.max_5xx_ratio,
+            metrics_wait=durations.seconds(settings.metrics_wait_seconds),
+            alarm_action=alerts.alarm_action,
+            pre_traffic_code=pre_traffic_code,
+            post_traffic_code=post_traffic_code,
+            **log_settings,
+        )
