@@ -688,6 +688,10 @@ class EnvironmentConfig(_Strict):
     # How new model versions shift traffic, unless a model says otherwise (deployment.config).
     # Default: Canary10Percent5Minutes in a production environment, AllAtOnce elsewhere.
     deployment_config: str | None = None
+    # Each model in a nested stack of its own, so the environment can grow past the about ten
+    # models one CloudFormation template holds. Choose it when creating an environment:
+    # switching an existing one moves every model's resources to another template.
+    nested_model_stacks: bool = False
 
     @field_validator("deployment_config")
     @classmethod
@@ -786,9 +790,19 @@ class EnvironmentConfig(_Strict):
         return model.deployment.config or self.deployment_config or default
 
 
+# Models one stack holds: each adds up to about 43 resources to the ~39 the environment
+# shares, and CloudFormation accepts 500 a template.
+MAX_MODELS_IN_ONE_STACK = 10
+# With nested stacks the top-level stack still holds each model's API route, permissions,
+# outputs and dashboard rows: at 50 models about 345 resources and 880 KB, near CloudFormation's
+# 1 MB a template.
+MAX_MODELS_NESTED = 50
+
+
 def _check_environment(env: EnvironmentConfig) -> None:
     """Rules that need the whole environment: name lengths, uniqueness, production pinning."""
     _check_api(env)
+    _check_model_count(env)
     seen: set[str] = set()
     for index, model in enumerate(env.models):
         where = f"models[{index}]"
@@ -820,6 +834,25 @@ def _check_environment(env: EnvironmentConfig) -> None:
             f"the models' canary request bodies add up to {bodies} bytes, over the "
             f"{CANARY_BODIES_MAX_BYTES} the canary's environment can carry; give the models "
             "shorter canary_request bodies",
+        )
+
+
+def _check_model_count(env: EnvironmentConfig) -> None:
+    count = len(env.models)
+    if not env.nested_model_stacks and count > MAX_MODELS_IN_ONE_STACK:
+        raise _FieldError(
+            "models",
+            f"{count} models do not fit one CloudFormation stack (at most "
+            f"{MAX_MODELS_IN_ONE_STACK}: each adds about 43 resources, a template holds 500); "
+            "set nested_model_stacks to true to give each model a nested stack, or split the "
+            "models into two environments",
+        )
+    if count > MAX_MODELS_NESTED:
+        raise _FieldError(
+            "models",
+            f"{count} models are more than one environment serves (at most {MAX_MODELS_NESTED}: "
+            "the top-level stack holds every model's API route, outputs and dashboard rows); "
+            "split the models into two environments",
         )
 
 

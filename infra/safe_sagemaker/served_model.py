@@ -21,6 +21,7 @@ from safe_sagemaker.constructs.blue_green_deployment import (
 from safe_sagemaker.constructs.capture_bucket import DataCaptureBucket
 from safe_sagemaker.constructs.endpoint_alarms import EndpointAlarms
 from safe_sagemaker.constructs.endpoint_autoscaling import EndpointAutoscaling
+from safe_sagemaker.constructs.endpoint_log_groups import EndpointLogGroupProvider
 from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
 from safe_sagemaker.constructs.model_frontend import ModelFrontend
 from safe_sagemaker.constructs.model_monitor import DataQualityMonitor
@@ -49,10 +50,15 @@ class ServedModel(Construct):
         frontend_code: lambda_.Code | None = None,
         pre_traffic_code: lambda_.Code | None = None,
         post_traffic_code: lambda_.Code | None = None,
+        log_group_provider: EndpointLogGroupProvider | None = None,
     ) -> None:
         """The ``*_code`` props: the functions' code. Default: a new asset of the function's
         folder; a stack with many models passes one ``Code`` per folder, which every model's
-        functions then share (one asset, fewer synth steps, the same template)."""
+        functions then share (one asset, fewer synth steps, the same template). A ``Code``
+        belongs to one stack: models in nested stacks of their own each take the default.
+        ``log_group_provider``: adopts or creates the endpoint's log group. Default: the one of
+        this construct's stack (``EndpointLogGroupProvider.of``); a model in a nested stack
+        passes its parent's, so one provider serves the environment."""
         super().__init__(scope, construct_id)
         self.config = model
         self.fingerprint = model.fingerprint()
@@ -82,6 +88,7 @@ class ServedModel(Construct):
             log_encryption_key=data_key,
             log_retention=retention_days(environment.log_retention_days),
             log_group_tags=environment.tags,
+            log_group_provider=log_group_provider,
             data_capture_config=capture_bucket.capture_config(
                 endpoint_name,
                 sampling_percentage=capture.sampling_percentage,

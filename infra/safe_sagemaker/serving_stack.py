@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Environment, RemovalPolicy, Stack, Tags
+from aws_cdk import (
+    ArnFormat,
+    CfnOutput,
+    Duration,
+    Environment,
+    NestedStack,
+    RemovalPolicy,
+    Stack,
+    Tags,
+)
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
@@ -13,7 +23,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from safe_sagemaker.config import EnvironmentConfig
+from safe_sagemaker.config import EnvironmentConfig, ModelConfig
 from safe_sagemaker.constructs.alerts_topic import AlertsTopic
 from safe_sagemaker.constructs.api_alarms import ApiAlarms
 from safe_sagemaker.constructs.api_canary import ApiCanary, CanaryRoute
@@ -121,32 +131,47 @@ class ModelServingStack(Stack):
             log_removal_policy=removal,
         )
         self._add_capture_bucket(removal)
-        # One asset per function folder, shared by every model's functions.
-        frontend_code = code_from_folder(FRONTEND_CODE)
-        pre_traffic_code = code_from_folder(PRE_TRAFFIC_CODE)
-        post_traffic_code = code_from_folder(POST_TRAFFIC_CODE)
-        self.models = {
-            model.name: ServedModel(
-                self,
-                model.name,
-                environment=config,
-                model=model,
-                alerts=self.alerts,
-                data_key=self.data_key,
-                frontend_layers=[self.powertools.layer_version],
-                hook_layers=[self.powertools.layer_version, self.deployment_hooks_layer],
-                deployment_application=self.deployments,
-                capture_bucket=self.capture_bucket,
-                frontend_code=frontend_code,
-                pre_traffic_code=pre_traffic_code,
-                post_traffic_code=post_traffic_code,
-            )
-            for model in config.models
-        }
+        # One asset per function folder, shared by every model's functions. An asset belongs to
+        # one stack, so models in nested stacks each make their own (of the same hash).
+        shared_code = (
+            {}
+            if config.nested_model_stacks
+            else {
+                "frontend_code": code_from_folder(FRONTEND_CODE),
+                "pre_traffic_code": code_from_folder(PRE_TRAFFIC_CODE),
+                "post_traffic_code": code_from_folder(POST_TRAFFIC_CODE),
+            }
+        )
+        self.model_stacks: dict[str, NestedStack] = {}
+        self.models = {model.name: self._add_model(model, shared_code) for model in config.models}
         self.api = self._add_prediction_api(removal)
         self.canary = self._add_canary(removal) if config.canary.enabled else None
         # Last: it shows every alarm defined above.
         self.dashboard = self._add_dashboard() if config.dashboard.enabled else None
+
+    def _add_model(self, model: ModelConfig, code: Mapping[str, lambda_.Code]) -> ServedModel:
+        """One model, in this stack or, with ``nested_model_stacks``, in a nested stack of its
+        own (same construct id, so the same logical ids inside). Either way it uses the shared
+        key, topic, layers, CodeDeploy application, capture bucket and log-group provider."""
+        scope: Construct = self
+        if self.config.nested_model_stacks:
+            scope = self.model_stacks[model.name] = NestedStack(
+                self, model.name, description=f"Model {model.name} of {self.config.name}"
+            )
+        return ServedModel(
+            scope,
+            model.name,
+            environment=self.config,
+            model=model,
+            alerts=self.alerts,
+            data_key=self.data_key,
+            frontend_layers=[self.powertools.layer_version],
+            hook_layers=[self.powertools.layer_version, self.deployment_hooks_layer],
+            deployment_application=self.deployments,
+            capture_bucket=self.capture_bucket,
+            log_group_provider=self.endpoint_log_groups,
+            **code,
+        )
 
     def _add_prediction_api(self, removal: RemovalPolicy) -> PredictionApi:
         """``POST /models/<model>/invocations`` to each model's ``live`` alias, its alarms, and
