@@ -129,3 +129,20 @@ def test_function_folder_keys_follow_the_code_and_ignore_caches(tmp_path: Path) 
     assert folder_asset_key(tmp_path / "out-second", second) == key
     (second / "pkg" / "logic.py").write_text("LIMIT = 2\n")
     assert folder_asset_key(tmp_path / "out-changed", second) != key
+
+
+@pytest.mark.parametrize("folder", ["frontend", "pre_traffic_hook", "post_traffic_hook"])
+def test_a_function_asset_holds_every_module_of_its_folder(
+    synthesized: Synthesized, folder: str
+) -> None:
+    """The handlers import their own packages (``pre_traffic``, ``post_traffic``,
+    ``sagemaker_frontend``), which Lambda finds only if the asset carries them."""
+    source = Path(__file__).resolve().parents[2] / "lambdas" / folder
+
+    def modules(root: Path) -> set[Path]:
+        return {p.relative_to(root) for p in root.rglob("*.py") if "__pycache__" not in p.parts}
+
+    expected = modules(source)
+    assert Path("handler.py") in expected and len(expected) > 1
+    staged = [p for p in staged_assets(synthesized.outdir).values() if p.is_dir()]
+    assert [p for p in staged if modules(p) == expected], f"no asset holds {sorted(expected)}"
