@@ -72,16 +72,21 @@ _EXAMPLES: dict[str, str] = {"hosting": "ml.c5.xlarge", "processing": "ml.m5.xla
 
 
 @functools.cache
-def valid_instance_types(use: InstanceUse) -> frozenset[str]:
-    """Every instance type SageMaker's API accepts for ``use``, from the botocore installed
-    (its own data only: a ~/.aws/models override must not change what synth accepts)."""
+def _sagemaker_enums() -> dict[str, frozenset[str]]:
+    """The instance type enums of the installed botocore's SageMaker model, read once (its own
+    data only: a ~/.aws/models override must not change what synth accepts)."""
     loader = Loader(
         extra_search_paths=[Loader.BUILTIN_DATA_PATH],
         include_default_search_paths=False,
         include_default_extras=False,
     )
     shapes = loader.load_service_model("sagemaker", "service-2")["shapes"]
-    return frozenset(shapes[_ENUM_SHAPES[use]]["enum"])
+    return {use: frozenset(shapes[shape]["enum"]) for use, shape in _ENUM_SHAPES.items()}
+
+
+def valid_instance_types(use: InstanceUse) -> frozenset[str]:
+    """Every instance type SageMaker's API accepts for ``use``."""
+    return _sagemaker_enums()[use]
 
 
 def _closest(value: str, valid: frozenset[str]) -> str | None:
