@@ -108,6 +108,18 @@ def test_a_wrong_archive_in_the_cache_cannot_take_the_good_key(
     assert second_hash != first_hash
 
 
+def test_a_read_only_checkout_builds_the_same_archive_elsewhere(
+    bundled_layer: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "read-only"
+    blocker.write_text("")  # a file where the cache folder would go: creating it fails
+    monkeypatch.setattr(powertools_layer, "CACHE_DIR", blocker / "lambda-layers")
+    monkeypatch.setattr(powertools_layer, "_FALLBACK_CACHE_DIR", tmp_path / "fallback")
+    archive = powertools_layer.layer_archive(powertools_layer.layer_distributions())
+    assert archive.parent == tmp_path / "fallback"
+    assert archive.read_bytes() == bundled_layer[1].read_bytes()
+
+
 def folder_asset_key(app_dir: Path, folder: Path) -> str:
     stack = Stack(App(outdir=str(app_dir)), "Code")
     location = code_from_folder(folder).bind(stack).s3_location
