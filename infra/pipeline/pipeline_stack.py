@@ -13,8 +13,9 @@ from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.config import EnvironmentConfig
+from infra.config import EnvironmentConfig, parse_model_package_arn
 from infra.nag import acknowledge, wildcard_resources
+from infra.pipeline.approved_packages import PACKAGES_CONTEXT
 from infra.pipeline.config import PipelineConfig, SmokeTestConfig, SourceConfig, StageConfig
 from infra.pipeline.model_approval_trigger import ModelApprovalTrigger
 from infra.pipeline.serving_stage import ServingStage
@@ -22,7 +23,6 @@ from infra.pipeline.serving_stage import ServingStage
 # The README's test command: what every commit must pass before anything deploys.
 TEST_COMMAND = "make test"
 SYNTH_COMMAND = "npx --no-install cdk synth --quiet"
-PACKAGES_CONTEXT = "approved_model_packages"
 DEFAULT_QUALIFIER = "hnb659fds"
 # What `make install` needs (Python 3.11+, Node 20+), pinned rather than the image's defaults.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
@@ -79,10 +79,6 @@ class PipelineStack(Stack):
         self.config = config
         self.approved_packages = dict(approved_packages or {})
         self.bootstrap_qualifier = bootstrap_qualifier
-        if self.approved_packages:
-            # Which registry versions this pipeline run delivers; the serving stacks do not
-            # deploy from model packages yet (see the README).
-            self.template_options.metadata = {"ApprovedModelPackages": self.approved_packages}
         self.source = self._source(config.source)
         self.synth = self._synth_step(config)
         self.pipeline = pipelines.CodePipeline(
@@ -301,16 +297,33 @@ class PipelineStack(Stack):
         account, region = self._target(stage)
         config = stage.config
         models = ", ".join(f"{m.name} -> {config.endpoint_name(m)}" for m in config.models)
-        packages = ", ".join(
-            f"{g}: {a.rsplit('/', 1)[-1]}" for g, a in self.approved_packages.items()
-        )
         text = (
             f"Deploy {config.stack_name} to {account}/{region}. Serves {models}. "
-            f"cdk diff: {summary.exported_variable('CHANGE_SUMMARY')}"
+            f"Changes: {summary.exported_variable('CHANGE_SUMMARY')}"
         )
+        packages = self._registry_versions(config)
         if packages:
-            text += f" Approved model package versions: {packages}."
+            text += f" Model Registry versions: {packages}."
         return text
+
+    def _registry_versions(self, config: EnvironmentConfig) -> str:
+        """``churn-scorer 4 (newest approved)`` for each model of a registry group."""
+        registry = self.config.model_registry
+        groups = registry.model_package_groups if registry is not None else []
+        versions = []
+        for model in config.models:
+            if model.model_package_arn is None:
+                continue
+            package = parse_model_package_arn(model.model_package_arn)
+            if package["group"] not in groups:
+                continue
+            origin = (
+                "newest approved"
+                if self.approved_packages.get(package["group"]) == model.model_package_arn
+                else f"pinned in {config.name}.json"
+            )
+            versions.append(f"{model.name} {package['version']} ({origin})")
+        return ", ".join(versions)
 
     def _smoke_test(
         self, stage: ServingStage, smoke_tests: Sequence[SmokeTestConfig]
