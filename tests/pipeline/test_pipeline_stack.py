@@ -160,13 +160,47 @@ def test_approval_says_what_changes_in_prod(pipeline_synth: PipelineSynth) -> No
     # Prod serves no model of the registry's group, so the text names no package version.
     assert "Model Registry versions" not in text
     assert len(text) + 600 <= 1000  # room for the summary within CodePipeline's limit
+
+
+def test_change_summary_previews_the_prod_release(pipeline_synth: PipelineSynth) -> None:
+    """The command-line tools' release preview of the staged ProdStack template against the
+    deployed one, read through Prod's lookup role."""
     spec = _buildspec(pipeline_synth, "ChangeSummary")
     assert spec["env"]["exported-variables"] == ["CHANGE_SUMMARY"]
-    assert any(
-        "cdk diff --app cdk.out/assembly-PipelineStack-Prod --all --no-change-set" in command
-        for command in spec["phases"]["build"]["commands"]
+    (copy, profile_role, source, preview, *rest) = spec["phases"]["build"]["commands"]
+    staged = copy.split()[5]
+    assert copy == f"mkdir -p preview && cp {staged} preview/ProdStack.template.json"
+    prod = pipeline_synth.assembly.get_nested_assembly("assembly-PipelineStack-Prod")
+    assert staged == f"cdk.out/assembly-PipelineStack-Prod/{prod.stacks[0].template_file}"
+    assert (pipeline_synth.outdir / staged.removeprefix("cdk.out/")).is_file()
+    lookup_role = "arn:aws:iam::123456789012:role/cdk-hnb659fds-lookup-role-123456789012-us-east-1"
+    assert profile_role == f"aws configure set profile.target.role_arn {lookup_role}"
+    assert source == "aws configure set profile.target.credential_source EcsContainer"
+    assert preview == (
+        "safe-sagemaker --profile target --region us-east-1 preview --env prod --to preview "
+        "--json > preview.json 2> preview.err || true"
     )
-    assert (pipeline_synth.outdir / "assembly-PipelineStack-Prod" / "manifest.json").exists()
+    assert rest[-2] == (
+        'export CHANGE_SUMMARY="$(python3 -m infra.pipeline.change_summary preview.json '
+        'preview.err)"'
+    )
+    # The tools' own dependencies, pinned by requirements.txt; the preview needs no CDK.
+    install = spec["phases"]["install"]["commands"]
+    assert "pip install --quiet --no-deps -e ." in install
+    pinned = (REPO_ROOT / "requirements.txt").read_text()
+    (pip,) = [command for command in install if "requirements.txt" in command]
+    for package in re.findall(r"\^\(([^)]*)\)==", pip)[0].split("|"):
+        assert f"\n{package}==" in pinned
+    pipeline_synth.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [{"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": lookup_role}]
+                )
+            }
+        },
+    )
 
 
 @pytest.mark.parametrize("synth_name", ["pipeline_synth", "approved_synth"])
