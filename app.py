@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from aws_cdk import App
+from aws_cdk import Annotations, App
 
 from infra.config import ENVIRONMENTS_CONTEXT, ConfigError, load_environments
 from infra.nag import add_nag_checks
@@ -16,6 +16,7 @@ from infra.pipeline.approved_packages import (
     PACKAGES_CONTEXT,
     deliver_approved_packages,
     parse_packages_context,
+    pinned_versions_warning,
 )
 from infra.pipeline.config import PIPELINE_FILE, PipelineConfig, load_pipeline_config
 from infra.pipeline.pipeline_stack import PipelineStack
@@ -69,7 +70,8 @@ def build_app(app: App | None = None, *, environments_dir: Path | None = None) -
     pipeline_config = (
         load_pipeline_config(pipeline_file, environments) if pipeline_file is not None else None
     )
-    approved = approved_packages(app.node.try_get_context(PACKAGES_CONTEXT), pipeline_config)
+    context = app.node.try_get_context(PACKAGES_CONTEXT)
+    approved = approved_packages(context, pipeline_config)
     registry = pipeline_config.model_registry if pipeline_config is not None else None
     # The top-level stacks and the pipeline's stages deploy the same versions (same stack
     # names): `cdk deploy ProdStack` with the pipeline's context deploys what its Prod stage does.
@@ -77,7 +79,16 @@ def build_app(app: App | None = None, *, environments_dir: Path | None = None) -
         environments, approved, groups=registry.model_package_groups if registry else None
     )
     for environment in environments:
-        ModelServingStack(app, environment.stack_name, config=environment)
+        stack = ModelServingStack(app, environment.stack_name, config=environment)
+        # Only a synth without the context (a local one; the pipeline's always sets it) can
+        # disagree with the pipeline: say so where `cdk synth` and `cdk deploy` print it.
+        warning = (
+            pinned_versions_warning(environment, registry.model_package_groups)
+            if registry is not None and context is None
+            else None
+        )
+        if warning is not None:
+            Annotations.of(stack).add_warning_v2("safe-sagemaker:pinnedModelPackages", warning)
     if pipeline_config is not None:
         PipelineStack(
             app,

@@ -88,6 +88,36 @@ def deliver_approved_packages(
     return [_delivered(env, approved) for env in environments]
 
 
+def registry_models(
+    env: EnvironmentConfig, groups: Collection[str]
+) -> list[tuple[ModelConfig, dict[str, str]]]:
+    """The models of ``env`` that serve a package of ``groups``, each with its parsed ARN
+    (region, account, group, version)."""
+    found = []
+    for model in env.models:
+        if model.model_package_arn is not None:
+            package = parse_model_package_arn(model.model_package_arn)
+            if package["group"] in groups:
+                found.append((model, package))
+    return found
+
+
+def pinned_versions_warning(env: EnvironmentConfig, groups: Collection[str]) -> str | None:
+    """Why a synth without the context may roll back what the pipeline delivered to ``env``,
+    or None when ``env`` serves no model of ``groups``."""
+    models = registry_models(env, groups)
+    if not models:
+        return None
+    pins = ", ".join(f"{model.name} version {package['version']}" for model, package in models)
+    return (
+        f"{env.stack_name} serves {pins} as infra/environments/{env.name}.json pins it, but the "
+        "pipeline deploys the newest approved version of each model_registry group: deployed "
+        f"by hand, this synth may roll back what the pipeline delivered; pass "
+        f"-c {PACKAGES_CONTEXT}=<group>=<arn> (the pipeline's Build step prints it) or pin that "
+        "version in the environment file"
+    )
+
+
 def _group_of(model: ModelConfig) -> str | None:
     if model.model_package_arn is None:
         return None

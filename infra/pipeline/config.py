@@ -23,7 +23,8 @@ from pydantic import (
 )
 
 from infra.api_rules import check_media_type
-from infra.config import ConfigError, EnvironmentConfig, _FieldError, parse_model_package_arn
+from infra.config import ConfigError, EnvironmentConfig, _FieldError
+from infra.pipeline.approved_packages import registry_models
 
 PIPELINE_DIR = Path(__file__).resolve().parent.parent / "environments" / "pipeline"
 PIPELINE_FILE = PIPELINE_DIR / "pipeline.json"
@@ -245,10 +246,7 @@ def _check_registry(config: PipelineConfig, environments: dict[str, EnvironmentC
         serving = [
             (env, model, package)
             for env in staged
-            for model in env.models
-            if model.model_package_arn is not None
-            for package in [parse_model_package_arn(model.model_package_arn)]
-            if package["group"] == group
+            for model, package in registry_models(env, [group])
         ]
         if not serving:
             raise _FieldError(

@@ -13,9 +13,9 @@ from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from infra.config import EnvironmentConfig, parse_model_package_arn
+from infra.config import EnvironmentConfig
 from infra.nag import acknowledge, wildcard_resources
-from infra.pipeline.approved_packages import PACKAGES_CONTEXT
+from infra.pipeline.approved_packages import PACKAGES_CONTEXT, registry_models
 from infra.pipeline.config import PipelineConfig, SmokeTestConfig, SourceConfig, StageConfig
 from infra.pipeline.model_approval_trigger import ModelApprovalTrigger
 from infra.pipeline.serving_stage import ServingStage
@@ -328,20 +328,16 @@ class PipelineStack(Stack):
         """``churn-scorer 4 (newest approved)`` for each model of a registry group."""
         registry = self.config.model_registry
         groups = registry.model_package_groups if registry is not None else []
-        versions = []
-        for model in config.models:
-            if model.model_package_arn is None:
-                continue
-            package = parse_model_package_arn(model.model_package_arn)
-            if package["group"] not in groups:
-                continue
-            origin = (
+        return ", ".join(
+            f"{model.name} {package['version']} ("
+            + (
                 "newest approved"
                 if self.approved_packages.get(package["group"]) == model.model_package_arn
                 else f"pinned in {config.name}.json"
             )
-            versions.append(f"{model.name} {package['version']} ({origin})")
-        return ", ".join(versions)
+            + ")"
+            for model, package in registry_models(config, groups)
+        )
 
     def _smoke_test(
         self, stage: ServingStage, smoke_tests: Sequence[SmokeTestConfig]

@@ -261,3 +261,28 @@ def test_the_approval_names_the_approved_version(approved_synth: PipelineSynth) 
     assert f"{REGISTRY_MODEL} -> {registry_endpoint}" in text
     assert text.endswith(" Model Registry versions: churn-scorer 4 (newest approved).")
     assert len(text) + 600 <= 1000  # room for the change summary within CodePipeline's limit
+
+
+def _warnings(synth: PipelineSynth, stack_name: str) -> list[str]:
+    from aws_cdk.cx_api import SynthesisMessageLevel
+
+    artifact = synth.assembly.get_stack_by_name(stack_name)
+    return [
+        str(m.entry.data) for m in artifact.messages if m.level == SynthesisMessageLevel.WARNING
+    ]
+
+
+def test_a_local_synth_warns_where_it_may_roll_back_the_pipeline(
+    pipeline_synth: PipelineSynth, approved_synth: PipelineSynth
+) -> None:
+    """Without the context a hand deploy of DevStack serves the pinned version, which may be
+    older than what the pipeline delivered: cdk synth and cdk deploy print why and the fix."""
+    (warning,) = _warnings(pipeline_synth, "DevStack")
+    assert warning.startswith(
+        "DevStack serves churn-scorer version 3 as infra/environments/dev.json pins it, but the "
+        "pipeline deploys the newest approved version of each model_registry group"
+    )
+    assert "pass -c approved_model_packages=<group>=<arn>" in warning
+    assert _warnings(pipeline_synth, "ProdStack") == []  # no model of the group
+    # The pipeline's synth always sets the context: nothing to warn about there.
+    assert _warnings(approved_synth, "DevStack") == _warnings(approved_synth, "ProdStack") == []
