@@ -58,12 +58,22 @@ def test_a_model_approval_in_dev(
 
 def test_the_takeover_of_a_hand_deployed_stack(pipeline_synth: PipelineSynth) -> None:
     """The deployed template's paths start at the stack, the stage's at the pipeline: the same
-    models are found, and only what CDK derives from the construct path changes."""
+    models are found, CDK's own metadata (construct and asset paths) is no change, and only
+    what CDK derives from the construct path is replaced (README: the first takeover)."""
     document = _preview(pipeline_synth.templates["DevStack"], _stage(pipeline_synth, "Dev"))
     assert [plan["new_endpoint"] for plan in document["models"]] == [False, False]
     assert {plan["model"] for plan in document["models"]} == {"fraud-detector", REGISTRY_MODEL}
+    assert document["risks"] == []
+    changed = {
+        change["type"]
+        for plan in document["models"]
+        for change in plan["changes"]
+        if change["action"] in ("replace", "update")
+    }
+    assert "AWS::SageMaker::Endpoint" not in changed
+    assert "AWS::Lambda::Function" not in changed
     summary = summarize_preview(document)
-    assert summary.startswith(f"{len(document['risks'])} risk(s).")
+    assert summary.startswith("0 risk(s). ")
     assert f"{REGISTRY_MODEL}: no new endpoint (" in summary
 
 
