@@ -11,14 +11,13 @@ import pytest
 from app import approved_packages
 from infra.config import ConfigError, EnvironmentConfig, load_environments
 from infra.pipeline.approved_packages import deliver_approved_packages, parse_packages_context
-from infra.pipeline.config import PipelineConfig, load_pipeline_config
+from infra.pipeline.config import EXAMPLE_FILE, PipelineConfig, load_pipeline_config
 from tests.pipeline.conftest import (
     APPROVED_PACKAGE,
     PINNED_PACKAGE,
     REGISTRY_MODEL,
     PipelineSynth,
 )
-from tests.pipeline.test_pipeline_config import EXAMPLE_FILE
 
 ENVIRONMENTS = load_environments()
 DEV = next(env for env in ENVIRONMENTS if env.name == "dev")
