@@ -26,6 +26,7 @@ from safe_sagemaker.api_rules import (
     check_media_types,
     web_acl_region,
 )
+from safe_sagemaker.config_messages import describe_error
 from safe_sagemaker.deployment_configs import (
     HOOK_TIMEOUT_SECONDS,
     NON_PRODUCTION_DEFAULT,
@@ -67,8 +68,10 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    # Unknown keys are typos until proven otherwise; frozen so constructs cannot mutate config.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown keys are typos until proven otherwise; frozen so constructs cannot mutate config;
+    # strict so that "true" is not taken for true nor "2" for 2 (a quoted "production": "true"
+    # once passed as a silent non-production environment).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ImageUri(_Strict):
@@ -288,7 +291,7 @@ class MonitoringConfig(_Strict):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        return check_instance_type(value, kind="processing", example="ml.m5.xlarge")
+        return check_instance_type(value, use="processing")
 
 
 # The canary passes every request body in Lambda environment variables, 4 KB in all.
@@ -512,7 +515,7 @@ class ModelConfig(_Strict):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        return check_instance_type(value, kind="SageMaker hosting", example="ml.c5.xlarge")
+        return check_instance_type(value, use="hosting")
 
     @property
     def image(self) -> ImageUri | None:
@@ -1049,10 +1052,7 @@ def load_environment(path: Path) -> EnvironmentConfig:
 
 
 def _message(error: Any) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown field (a typo?); remove it or check the config reference in the README"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+    return describe_error(error, EnvironmentConfig)
 
 
 def load_environments(directory: Path = ENVIRONMENTS_DIR) -> list[EnvironmentConfig]:

@@ -79,7 +79,7 @@ PACKAGED = {"model_package_arn": PACKAGE, "image_uri": None, "model_data_url": N
         pytest.param(
             {"serverless": {"max_concurrency": 201}},
             "models[0].serverless.max_concurrency",
-            "less than or equal to 200",
+            "must be at most 200, not 201",
             id="max-concurrency",
         ),
         pytest.param(

@@ -85,10 +85,16 @@ class _Side:
     def __init__(self, template: dict[str, Any], stack: str) -> None:
         self.resources: dict[str, dict[str, Any]] = template.get("Resources", {})
         self.prefix = f"{stack}/"
+        # A stack the delivery pipeline deployed sits below its stage's path
+        # (PipelineStack/Prod/ProdStack/...); paths below the stack are the same.
+        self.staged_prefix = f"/{stack}/"
 
     def path(self, logical_id: str) -> str:
         metadata = self.resources[logical_id].get("Metadata", {})
-        return str(metadata.get(PATH_METADATA, logical_id)).removeprefix(self.prefix)
+        path = str(metadata.get(PATH_METADATA, logical_id))
+        if not path.startswith(self.prefix) and self.staged_prefix in path:
+            return path.split(self.staged_prefix, 1)[1]
+        return path.removeprefix(self.prefix)
 
     def at(self, path: str) -> dict[str, Any] | None:
         for logical_id in self.resources:
