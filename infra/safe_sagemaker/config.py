@@ -712,19 +712,18 @@ class EnvironmentConfig(_Strict):
         production = data.get("production") is True
         models = data.get("models")
         if isinstance(models, list):
-            data = {
-                **data,
-                "models": [
-                    {**m, "data_capture": {"enabled": production and m.get("serverless") is None}}
-                    if isinstance(m, dict) and "data_capture" not in m
-                    else m
-                    for m in models
-                ],
-            }
+            data = {**data, "models": [_with_capture_default(m, production) for m in models]}
         canary = data.get("canary", {})
         if isinstance(canary, dict) and "enabled" not in canary:
             data = {**data, "canary": {**canary, "enabled": production}}
         return data
+
+    @model_validator(mode="after")
+    def _rules(self) -> EnvironmentConfig:
+        # The same rules for a file and for config built in code (a _FieldError is no
+        # ValueError, so pydantic lets it through to the caller as it is).
+        _check_environment(self)
+        return self
 
     @field_validator("name")
     @classmethod
@@ -802,6 +801,24 @@ MAX_MODELS_IN_ONE_STACK = 10
 MAX_MODELS_NESTED = 50
 
 
+def _with_capture_default(model: Any, production: bool) -> Any:
+    """``model`` (a dict from a file, or a ModelConfig built in code) with the environment's
+    data-capture default when it does not set ``data_capture`` itself."""
+    if isinstance(model, dict) and "data_capture" not in model:
+        return {**model, "data_capture": {"enabled": production and not model.get("serverless")}}
+    if isinstance(model, ModelConfig) and "data_capture" not in model.model_fields_set:
+        capture = DataCaptureConfig(enabled=production and model.serverless is None)
+        return model.model_copy(update={"data_capture": capture})
+    return model
+
+
+def check_model(env: EnvironmentConfig, model: ModelConfig) -> None:
+    """The rules ``model`` must meet in ``env``: the config loader's, for a model served by
+    code (``ServedModel``). Raises a ConfigError naming the field and the fix."""
+    index = next((i for i, m in enumerate(env.models) if m.name == model.name), None)
+    _check_model(env, model, f"models[{index}]" if index is not None else model.name)
+
+
 def _check_environment(env: EnvironmentConfig) -> None:
     """Rules that need the whole environment: name lengths, uniqueness, production pinning."""
     _check_api(env)
@@ -812,24 +829,7 @@ def _check_environment(env: EnvironmentConfig) -> None:
         if model.name in seen:
             raise _FieldError(where + ".name", f"duplicate model name {model.name!r}; rename one")
         seen.add(model.name)
-        length = len(env.endpoint_name(model))
-        if length > ENDPOINT_NAME_MAX_LENGTH:
-            raise _FieldError(
-                where + ".name",
-                f"the endpoint name <env>-<model>-<fingerprint> would be {length} characters, "
-                f"over SageMaker's {ENDPOINT_NAME_MAX_LENGTH}; shorten the model name by "
-                f"{length - ENDPOINT_NAME_MAX_LENGTH} or more",
-            )
-        _check_model_hosting(model, where)
-        _check_model_observability(env, model, where)
-        _check_model_deployment(model, where)
-        # A model package is pinned by its version number: the tag rule is for images.
-        if env.production and model.image is not None and not model.image.is_pinned:
-            raise _FieldError(
-                where + ".image_uri",
-                f"image {model.image_uri!r} is not pinned; a production environment needs a "
-                "version tag or digest other than 'latest' (e.g. :v2.1.0 or @sha256:...)",
-            )
+        _check_model(env, model, where)
     bodies = sum(len(m.canary_sample.body.encode()) for m in env.models)
     if env.canary.enabled and bodies > CANARY_BODIES_MAX_BYTES:
         raise _FieldError(
@@ -837,6 +837,27 @@ def _check_environment(env: EnvironmentConfig) -> None:
             f"the models' canary request bodies add up to {bodies} bytes, over the "
             f"{CANARY_BODIES_MAX_BYTES} the canary's environment can carry; give the models "
             "shorter canary_request bodies",
+        )
+
+
+def _check_model(env: EnvironmentConfig, model: ModelConfig, where: str) -> None:
+    length = len(env.endpoint_name(model))
+    if length > ENDPOINT_NAME_MAX_LENGTH:
+        raise _FieldError(
+            where + ".name",
+            f"the endpoint name <env>-<model>-<fingerprint> would be {length} characters, "
+            f"over SageMaker's {ENDPOINT_NAME_MAX_LENGTH}; shorten the model name by "
+            f"{length - ENDPOINT_NAME_MAX_LENGTH} or more",
+        )
+    _check_model_hosting(model, where)
+    _check_model_observability(env, model, where)
+    _check_model_deployment(model, where)
+    # A model package is pinned by its version number: the tag rule is for images.
+    if env.production and model.image is not None and not model.image.is_pinned:
+        raise _FieldError(
+            where + ".image_uri",
+            f"image {model.image_uri!r} is not pinned; a production environment needs a "
+            "version tag or digest other than 'latest' (e.g. :v2.1.0 or @sha256:...)",
         )
 
 
@@ -996,9 +1017,12 @@ def _check_model_hosting(model: ModelConfig, where: str) -> None:
         )
 
 
-class _FieldError(Exception):
+class _FieldError(ConfigError):
+    """A rule broken at ``location`` (e.g. ``models[0].image_uri``). The loader adds the
+    environment and model names; built in code, the error reads ``field '<location>': ...``."""
+
     def __init__(self, location: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(f"field {location!r}: {message}")
         self.location = location
         self.message = message
 
@@ -1039,7 +1063,6 @@ def load_environment(path: Path) -> EnvironmentConfig:
         )
     try:
         env = EnvironmentConfig.model_validate({**raw, "name": env_name})
-        _check_environment(env)
     except ValidationError as error:
         lines = [_describe(env_name, raw, e["loc"], _message(e)) for e in error.errors()]
         raise ConfigError("\n".join(lines)) from None

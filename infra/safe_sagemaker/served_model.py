@@ -12,7 +12,12 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from safe_sagemaker import durations
-from safe_sagemaker.config import SERVERLESS_MODEL_SETUP_TIME_P99_MS, EnvironmentConfig, ModelConfig
+from safe_sagemaker.config import (
+    SERVERLESS_MODEL_SETUP_TIME_P99_MS,
+    EnvironmentConfig,
+    ModelConfig,
+    check_model,
+)
 from safe_sagemaker.constructs.alerts_topic import AlertsTopic
 from safe_sagemaker.constructs.blue_green_deployment import (
     BlueGreenDeployment,
@@ -32,7 +37,13 @@ from safe_sagemaker.log_retention import retention_days
 class ServedModel(Construct):
     """Endpoint, autoscaling and alarms of one configured model, and its blue/green front end:
     ``frontend`` (function, version, alias ``live``) and ``deployment`` (CodeDeploy group,
-    hooks, rollback alarms)."""
+    hooks, rollback alarms).
+
+    Usable on its own: ``environment`` and ``model`` are config objects built in code or loaded
+    from a file, and the same rules apply either way (an ``EnvironmentConfig`` checks its models
+    when built; this construct checks ``model`` against ``environment`` again, as it may not be
+    one of its models). A broken rule raises ``ConfigError`` naming the field and the fix.
+    """
 
     def __init__(
         self,
@@ -59,6 +70,7 @@ class ServedModel(Construct):
         ``log_group_provider``: adopts or creates the endpoint's log group. Default: the one of
         this construct's stack (``EndpointLogGroupProvider.of``); a model in a nested stack
         passes its parent's, so one provider serves the environment."""
+        check_model(environment, model)
         super().__init__(scope, construct_id)
         self.config = model
         self.fingerprint = model.fingerprint()
