@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from infra.constructs.alarm_factory import threshold_alarm
+from infra.constructs import alarm_factory
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import ModelFrontend
 
@@ -69,6 +71,7 @@ class GreenRollbackAlarms(Construct):
         evaluation_periods: int = 1,
         datapoints_to_alarm: int = 1,
         alarm_action: cloudwatch.IAlarmAction | None = None,
+        frontend_only: bool = False,
     ) -> None:
         """
         :param endpoint: the endpoint the new version calls (green).
@@ -86,6 +89,13 @@ class GreenRollbackAlarms(Construct):
         :param datapoints_to_alarm: Default: 1.
         :param alarm_action: also notify here (e.g. ``AlertsTopic.alarm_action``) so on-call
             sees which check stopped the shift. Default: CodeDeploy alone reacts.
+        :param frontend_only: the endpoint is the same before and after the shift (SageMaker
+            rolls its model versions out itself, with its own alarms): a shift changes only the
+            front end's code, and the front end's model metrics (one ``ModelVersion`` for
+            every version) cannot tell the versions apart. Only
+            ``frontend_error_ratio_alarm`` is made, on the new version's own Lambda ``Errors``
+            per request; the pre-traffic hook's samples catch a version answering 500s.
+            Default: false.
         """
         super().__init__(scope, construct_id)
         if not 0 < max_error_ratio < 1:
@@ -105,45 +115,48 @@ class GreenRollbackAlarms(Construct):
         version = frontend.version.version  # a token: the number CloudFormation publishes
 
         def guarded_alarm(
-            construct_id: str,
-            check: str,
-            *,
-            value: str,
-            minimum: int,
-            metrics: dict[str, cloudwatch.IMetric],
-            label: str,
-            threshold: float,
-            description: str,
+            construct_id: str, check: str, *, description: str, **props: Any
         ) -> cloudwatch.Alarm:
-            """An alarm on ``value``, judged only in periods where ``n`` reaches ``minimum``
-            (0 otherwise), named after the new version."""
-            return threshold_alarm(
+            """A guarded alarm (see ``alarm_factory.guarded_alarm``) named after the new
+            version."""
+            return alarm_factory.guarded_alarm(
                 self,
                 construct_id,
                 alarm_name=f"{name_prefix}-{check}-v{version}",
-                metric=cloudwatch.MathExpression(
-                    expression=f"IF(n >= {minimum}, {value}, 0)",
-                    using_metrics=metrics,
-                    label=label,
-                    period=period,
-                ),
-                threshold=threshold,
+                period=period,
                 description=f"Rolls back the shift to {green}: {description}",
                 evaluation_periods=evaluation_periods,
                 datapoints_to_alarm=datapoints_to_alarm,
                 alarm_action=alarm_action,
+                **props,
             )
 
         share = f"more than {max_error_ratio * 100:g}% of"
+        self.endpoint_5xx_ratio_alarm: cloudwatch.Alarm | None = None
+        self.model_latency_alarm: cloudwatch.Alarm | None = None
+        if frontend_only:
+            self.frontend_error_ratio_alarm = guarded_alarm(
+                "FrontendErrorRatio",
+                "frontend-error-ratio",
+                value="FILL(errors, 0) / n",
+                minimum=min_requests,
+                metrics={
+                    "errors": frontend.metric_version_errors(period=period),
+                    "n": frontend.metric_version_invocations(period=period),
+                },
+                label=f"new version's function errors per request, 0 under {min_requests}",
+                threshold=max_error_ratio,
+                description=f"{share} the new front-end version's requests in a period (with "
+                f"at least {min_requests}) ended in a function error (see its log)",
+            )
+            self.alarms: list[cloudwatch.IAlarm] = [self.frontend_error_ratio_alarm]
+            return
         self.endpoint_5xx_ratio_alarm = guarded_alarm(
             "Endpoint5XXRatio",
             "endpoint-5xx-ratio",
             value="FILL(e, 0) / n",
             minimum=min_requests,
-            metrics={
-                "e": endpoint.metric_invocation_5xx_errors(period=period),
-                "n": endpoint.metric_invocations(period=period),
-            },
+            metrics=endpoint_5xx_ratio_metrics(endpoint, period),
             label=f"green 5xx ratio, 0 under {min_requests} invocations",
             threshold=max_error_ratio,
             description=f"{share} green's invocations in a period (with at least "
@@ -172,17 +185,34 @@ class GreenRollbackAlarms(Construct):
             "model-latency-p99",
             value="p99",
             minimum=model_latency_min_samples,
-            metrics={
-                "p99": endpoint.metric_model_latency(period=period),
-                "n": endpoint.metric_model_latency(statistic="SampleCount", period=period),
-            },
+            metrics=model_latency_metrics(endpoint, period),
             label=f"p99 ModelLatency (microseconds), 0 under {model_latency_min_samples} samples",
             threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
             description=f"green endpoint p99 model latency above {model_latency_p99_ms} ms over "
             f"at least {model_latency_min_samples} requests a period",
         )
-        self.alarms: list[cloudwatch.IAlarm] = [
+        self.alarms = [
             self.endpoint_5xx_ratio_alarm,
             self.frontend_error_ratio_alarm,
             self.model_latency_alarm,
         ]
+
+
+def endpoint_5xx_ratio_metrics(
+    endpoint: ModelEndpoint, period: Duration
+) -> dict[str, cloudwatch.IMetric]:
+    """``e`` (Invocation5XXErrors) and ``n`` (Invocations) for ``FILL(e, 0) / n``."""
+    return {
+        "e": endpoint.metric_invocation_5xx_errors(period=period),
+        "n": endpoint.metric_invocations(period=period),
+    }
+
+
+def model_latency_metrics(
+    endpoint: ModelEndpoint, period: Duration
+) -> dict[str, cloudwatch.IMetric]:
+    """``p99`` ModelLatency and ``n``, its sample count (the requests)."""
+    return {
+        "p99": endpoint.metric_model_latency(period=period),
+        "n": endpoint.metric_model_latency(statistic="SampleCount", period=period),
+    }
