@@ -110,7 +110,11 @@ class GreenRollbackAlarms(Construct):
             )
         if not 0 < datapoints_to_alarm <= evaluation_periods:
             raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
-        green = f"{endpoint.endpoint_name} (model version {frontend.model_version})"
+        green = (
+            f"the new front end of {frontend.model_name} (endpoint {endpoint.endpoint_name})"
+            if frontend_only
+            else f"{endpoint.endpoint_name} (model version {frontend.model_version})"
+        )
         name_prefix = f"{Stack.of(self).stack_name}-{frontend.model_name}-rollback"
         version = frontend.version.version  # a token: the number CloudFormation publishes
 
