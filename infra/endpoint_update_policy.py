@@ -80,32 +80,33 @@ class CapacitySize:
 
 
 def check_step(field: str, size: CapacitySize, *, smallest: int, largest: int) -> None:
-    """Raise ValueError unless ``size`` (the policy's ``field``) fits SageMaker's bounds for
+    """Raise PolicyError unless ``size`` (the policy's ``field``) fits SageMaker's bounds for
     every fleet from ``smallest`` to ``largest`` instances."""
     low, high = _STEP_BOUNDS[field]
-    if size.type == "CAPACITY_PERCENT":
-        if not low <= size.value <= high:
-            raise PolicyError(
-                field,
-                f"{field} is {size.value}% but SageMaker allows {low}-{high}% of the variant's "
-                "instances",
-            )
-        if field != "rollback_maximum_batch_size" and size.instances(smallest) * 2 > smallest:
-            raise PolicyError(
-                field,
-                f"{field} {size.value}% of {smallest} instance(s) is at least one instance, "
-                f"over half of the fleet; run at least 2 instances (initial_instance_count and "
-                "autoscaling.min_capacity) or use mode all-at-once",
-            )
-        return
+    if size.type == "CAPACITY_PERCENT" and not low <= size.value <= high:
+        raise PolicyError(
+            field,
+            f"{field} is {size.value}% but SageMaker allows {low}-{high}% of the variant's "
+            "instances",
+        )
     if field == "rollback_maximum_batch_size":
+        return
+    if smallest < 2:
+        # A step is at least one instance: on one instance it is the whole fleet.
+        raise PolicyError(
+            field,
+            f"{field} {size.describe()} of {smallest} instance(s) is the whole fleet (a step "
+            "is at least one instance); run at least 2 instances (initial_instance_count "
+            "and autoscaling.min_capacity) or use mode all-at-once",
+        )
+    if size.type == "CAPACITY_PERCENT":
         return
     if size.value * 2 > smallest:
         raise PolicyError(
             field,
             f"{field} of {size.value} instance(s) is over half of the smallest fleet "
             f"({smallest}); SageMaker allows at most {high}% of the variant's instances: "
-            f"lower it to {smallest // 2 or 1} or run more instances",
+            f"lower it to {smallest // 2} or run more instances",
         )
     if size.value * 100 < low * largest:
         raise PolicyError(

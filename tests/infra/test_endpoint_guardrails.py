@@ -115,8 +115,8 @@ def test_strategy_defaults_to_the_environments_and_a_model_overrides_it(tmp_path
             },
             None,
             "models[0].deployment.guardrails.canary_size",
-            "canary_size 10% of 1 instance(s) is at least one instance, over half of the fleet; "
-            "run at least 2 instances",
+            "canary_size 10% of 1 instance(s) is the whole fleet (a step is at least one "
+            "instance); run at least 2 instances",
             id="canary-on-one-instance",
         ),
         pytest.param(
