@@ -14,11 +14,10 @@ from infra.constructs.rollback_alarms import (
     DEFAULT_MAX_ERROR_RATIO,
     DEFAULT_MIN_REQUESTS,
     DEFAULT_MODEL_LATENCY_MIN_SAMPLES,
-    endpoint_5xx_ratio_metrics,
-    model_latency_metrics,
+    check_thresholds,
+    endpoint_5xx_ratio_alarm,
+    model_latency_alarm,
 )
-
-_MICROSECONDS_PER_MS = 1000
 
 
 class EndpointRollbackAlarms(Construct):
@@ -78,45 +77,47 @@ class EndpointRollbackAlarms(Construct):
         super().__init__(scope, construct_id)
         if endpoint.update_policy is None:
             raise ValueError("the endpoint has no update_policy: SageMaker would watch no alarm")
-        if not 0 < max_error_ratio < 1:
-            raise ValueError(f"max_error_ratio must be between 0 and 1, got {max_error_ratio}")
-        if min(min_requests, model_latency_min_samples, model_latency_p99_ms) < 1:
-            raise ValueError(
-                "min_requests, model_latency_min_samples and model_latency_p99_ms must be "
-                "at least 1"
-            )
-        if not 0 < datapoints_to_alarm <= evaluation_periods:
-            raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
-        window: dict[str, Any] = {
-            "period": period,
-            "evaluation_periods": evaluation_periods,
-            "datapoints_to_alarm": datapoints_to_alarm,
-            "alarm_action": alarm_action,
-        }
-        where = f"Rolls back SageMaker's in-place update of {endpoint.endpoint_name}"
-        self.endpoint_5xx_ratio_alarm = guarded_alarm(
-            self,
-            "Endpoint5XXRatio",
-            value="FILL(e, 0) / n",
-            minimum=min_requests,
-            metrics=endpoint_5xx_ratio_metrics(endpoint, period),
-            label=f"endpoint 5xx ratio, 0 under {min_requests} invocations",
-            threshold=max_error_ratio,
-            description=f"{where}: more than {max_error_ratio * 100:g}% of the endpoint's "
-            f"invocations in a period (with at least {min_requests}) answered 5xx",
-            **window,
+        check_thresholds(
+            max_error_ratio=max_error_ratio,
+            min_requests=min_requests,
+            model_latency_p99_ms=model_latency_p99_ms,
+            model_latency_min_samples=model_latency_min_samples,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
         )
-        self.model_latency_alarm = guarded_alarm(
-            self,
-            "ModelLatencyP99",
-            value="p99",
-            minimum=model_latency_min_samples,
-            metrics=model_latency_metrics(endpoint, period),
-            label=f"p99 ModelLatency (microseconds), 0 under {model_latency_min_samples} samples",
-            threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
-            description=f"{where}: p99 model latency above {model_latency_p99_ms} ms over at "
-            f"least {model_latency_min_samples} requests a period",
-            **window,
+
+        def guarded(
+            construct_id: str, check: str, *, description: str, **props: Any
+        ) -> cloudwatch.Alarm:
+            """A guarded alarm (``alarm_factory.guarded_alarm``) with CloudFormation's name."""
+            return guarded_alarm(
+                self,
+                construct_id,
+                period=period,
+                description=f"Rolls back SageMaker's in-place update of "
+                f"{endpoint.endpoint_name}: {description}",
+                evaluation_periods=evaluation_periods,
+                datapoints_to_alarm=datapoints_to_alarm,
+                alarm_action=alarm_action,
+                **props,
+            )
+
+        self.endpoint_5xx_ratio_alarm = endpoint_5xx_ratio_alarm(
+            guarded,
+            endpoint,
+            period=period,
+            max_error_ratio=max_error_ratio,
+            min_requests=min_requests,
+            fleet="endpoint",
+            invocations="the endpoint's invocations",
+        )
+        self.model_latency_alarm = model_latency_alarm(
+            guarded,
+            endpoint,
+            period=period,
+            model_latency_p99_ms=model_latency_p99_ms,
+            model_latency_min_samples=model_latency_min_samples,
+            latency="p99 model latency",
         )
         self.alarms: list[cloudwatch.IAlarm] = [
             self.endpoint_5xx_ratio_alarm,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_cdk import Duration, Stack
@@ -98,18 +99,14 @@ class GreenRollbackAlarms(Construct):
             Default: false.
         """
         super().__init__(scope, construct_id)
-        if not 0 < max_error_ratio < 1:
-            raise ValueError(f"max_error_ratio must be between 0 and 1, got {max_error_ratio}")
-        if min_requests < 1:
-            raise ValueError(f"min_requests must be at least 1, got {min_requests}")
-        if model_latency_p99_ms <= 0:
-            raise ValueError(f"model_latency_p99_ms must be positive, got {model_latency_p99_ms}")
-        if model_latency_min_samples < 1:
-            raise ValueError(
-                f"model_latency_min_samples must be at least 1, got {model_latency_min_samples}"
-            )
-        if not 0 < datapoints_to_alarm <= evaluation_periods:
-            raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
+        check_thresholds(
+            max_error_ratio=max_error_ratio,
+            min_requests=min_requests,
+            model_latency_p99_ms=model_latency_p99_ms,
+            model_latency_min_samples=model_latency_min_samples,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+        )
         green = (
             f"the new front end of {frontend.model_name} (endpoint {endpoint.endpoint_name})"
             if frontend_only
@@ -138,63 +135,55 @@ class GreenRollbackAlarms(Construct):
         share = f"more than {max_error_ratio * 100:g}% of"
         self.endpoint_5xx_ratio_alarm: cloudwatch.Alarm | None = None
         self.model_latency_alarm: cloudwatch.Alarm | None = None
-        if frontend_only:
-            self.frontend_error_ratio_alarm = guarded_alarm(
-                "FrontendErrorRatio",
-                "frontend-error-ratio",
-                value="FILL(errors, 0) / n",
-                minimum=min_requests,
-                metrics={
-                    "errors": frontend.metric_version_errors(period=period),
-                    "n": frontend.metric_version_invocations(period=period),
-                },
-                label=f"new version's function errors per request, 0 under {min_requests}",
-                threshold=max_error_ratio,
-                description=f"{share} the new front-end version's requests in a period (with "
-                f"at least {min_requests}) ended in a function error (see its log)",
+        if not frontend_only:
+            self.endpoint_5xx_ratio_alarm = endpoint_5xx_ratio_alarm(
+                guarded_alarm,
+                endpoint,
+                period=period,
+                max_error_ratio=max_error_ratio,
+                min_requests=min_requests,
+                fleet="green",
+                invocations="green's invocations",
             )
-            self.alarms: list[cloudwatch.IAlarm] = [self.frontend_error_ratio_alarm]
-            return
-        self.endpoint_5xx_ratio_alarm = guarded_alarm(
-            "Endpoint5XXRatio",
-            "endpoint-5xx-ratio",
-            value="FILL(e, 0) / n",
-            minimum=min_requests,
-            metrics=endpoint_5xx_ratio_metrics(endpoint, period),
-            label=f"green 5xx ratio, 0 under {min_requests} invocations",
-            threshold=max_error_ratio,
-            description=f"{share} green's invocations in a period (with at least "
-            f"{min_requests}) answered 5xx",
-        )
-        self.frontend_error_ratio_alarm = guarded_alarm(
-            "FrontendErrorRatio",
-            "frontend-error-ratio",
-            value="(FILL(model, 0) + FILL(timeouts, 0) + FILL(failures, 0) + FILL(errors, 0)) / n",
-            minimum=min_requests,
-            metrics={
+        # The new version's failures per request it served: with the front end's model metrics
+        # (one ModelVersion per model version), or its own Lambda errors alone (frontend_only).
+        failures: dict[str, cloudwatch.IMetric] = {
+            "errors": frontend.metric_version_errors(period=period),
+            "n": frontend.metric_version_invocations(period=period),
+        }
+        value, what = "FILL(errors, 0) / n", "ended in a function error (see its log)"
+        if not frontend_only:
+            failures = {
                 "model": frontend.metric_model_errors(period=period),
                 "timeouts": frontend.metric_model_timeouts(period=period),
                 "failures": frontend.metric_frontend_failures(period=period),
-                "errors": frontend.metric_version_errors(period=period),
-                "n": frontend.metric_version_invocations(period=period),
-            },
+                **failures,
+            }
+            value = "(FILL(model, 0) + FILL(timeouts, 0) + FILL(failures, 0) + FILL(errors, 0)) / n"
+            what = "failed (model 5xx, timeouts, HTTP 500s, function errors; see its log)"
+        self.frontend_error_ratio_alarm = guarded_alarm(
+            "FrontendErrorRatio",
+            "frontend-error-ratio",
+            value=value,
+            minimum=min_requests,
+            metrics=failures,
             label=f"new version's failed share, 0 under {min_requests} requests",
             threshold=max_error_ratio,
             description=f"{share} the new version's requests in a period (with at least "
-            f"{min_requests}) failed (model 5xx, timeouts, HTTP 500s, function errors; see its "
-            "log)",
+            f"{min_requests}) {what}",
         )
-        self.model_latency_alarm = guarded_alarm(
-            "ModelLatencyP99",
-            "model-latency-p99",
-            value="p99",
-            minimum=model_latency_min_samples,
-            metrics=model_latency_metrics(endpoint, period),
-            label=f"p99 ModelLatency (microseconds), 0 under {model_latency_min_samples} samples",
-            threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
-            description=f"green endpoint p99 model latency above {model_latency_p99_ms} ms over "
-            f"at least {model_latency_min_samples} requests a period",
+        self.alarms: list[cloudwatch.IAlarm] = [self.frontend_error_ratio_alarm]
+        if frontend_only:
+            return
+        self.model_latency_alarm = model_latency_alarm(
+            guarded_alarm,
+            endpoint,
+            period=period,
+            model_latency_p99_ms=model_latency_p99_ms,
+            model_latency_min_samples=model_latency_min_samples,
+            latency="green endpoint p99 model latency",
         )
+        assert self.endpoint_5xx_ratio_alarm is not None
         self.alarms = [
             self.endpoint_5xx_ratio_alarm,
             self.frontend_error_ratio_alarm,
@@ -220,3 +209,77 @@ def model_latency_metrics(
         "p99": endpoint.metric_model_latency(period=period),
         "n": endpoint.metric_model_latency(statistic="SampleCount", period=period),
     }
+
+
+def check_thresholds(
+    *,
+    max_error_ratio: float,
+    min_requests: int,
+    model_latency_p99_ms: int,
+    model_latency_min_samples: int,
+    evaluation_periods: int,
+    datapoints_to_alarm: int,
+) -> None:
+    """The rules every set of rollback alarms' thresholds keeps; ValueError otherwise."""
+    if not 0 < max_error_ratio < 1:
+        raise ValueError(f"max_error_ratio must be between 0 and 1, got {max_error_ratio}")
+    if min_requests < 1:
+        raise ValueError(f"min_requests must be at least 1, got {min_requests}")
+    if model_latency_p99_ms <= 0:
+        raise ValueError(f"model_latency_p99_ms must be positive, got {model_latency_p99_ms}")
+    if model_latency_min_samples < 1:
+        raise ValueError(
+            f"model_latency_min_samples must be at least 1, got {model_latency_min_samples}"
+        )
+    if not 0 < datapoints_to_alarm <= evaluation_periods:
+        raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
+
+
+def endpoint_5xx_ratio_alarm(
+    guarded_alarm: Callable[..., cloudwatch.Alarm],
+    endpoint: ModelEndpoint,
+    *,
+    period: Duration,
+    max_error_ratio: float,
+    min_requests: int,
+    fleet: str,
+    invocations: str,
+) -> cloudwatch.Alarm:
+    """An endpoint's 5xx-ratio rollback alarm (id ``Endpoint5XXRatio``), made by
+    ``guarded_alarm(construct_id, check, *, description, **props)``; ``fleet`` and
+    ``invocations`` name what it watches (``green``, ``green's invocations``)."""
+    return guarded_alarm(
+        "Endpoint5XXRatio",
+        "endpoint-5xx-ratio",
+        value="FILL(e, 0) / n",
+        minimum=min_requests,
+        metrics=endpoint_5xx_ratio_metrics(endpoint, period),
+        label=f"{fleet} 5xx ratio, 0 under {min_requests} invocations",
+        threshold=max_error_ratio,
+        description=f"more than {max_error_ratio * 100:g}% of {invocations} in a period (with "
+        f"at least {min_requests}) answered 5xx",
+    )
+
+
+def model_latency_alarm(
+    guarded_alarm: Callable[..., cloudwatch.Alarm],
+    endpoint: ModelEndpoint,
+    *,
+    period: Duration,
+    model_latency_p99_ms: int,
+    model_latency_min_samples: int,
+    latency: str,
+) -> cloudwatch.Alarm:
+    """An endpoint's p99-latency rollback alarm (id ``ModelLatencyP99``), as
+    ``endpoint_5xx_ratio_alarm``; ``latency`` names it (``green endpoint p99 model latency``)."""
+    return guarded_alarm(
+        "ModelLatencyP99",
+        "model-latency-p99",
+        value="p99",
+        minimum=model_latency_min_samples,
+        metrics=model_latency_metrics(endpoint, period),
+        label=f"p99 ModelLatency (microseconds), 0 under {model_latency_min_samples} samples",
+        threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
+        description=f"{latency} above {model_latency_p99_ms} ms over at least "
+        f"{model_latency_min_samples} requests a period",
+    )

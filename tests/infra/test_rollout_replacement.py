@@ -82,16 +82,22 @@ def version_a(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return synth_prod(PROD, tmp_path_factory.mktemp("version-a"))
 
 
+def new_model_version(
+    changed: str, version_a: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
+    """ProdStack with ``changed``'s artifact moved, and what CloudFormation would do."""
+    config_b = with_new_model_data(PROD, changed)
+    version_b = synth_prod(config_b, tmp_path_factory.mktemp(f"version-b-{changed}"))
+    return changed, config_b, version_b, plan(version_a, version_b)
+
+
 @pytest.fixture(scope="module", params=MODELS)
 def rollout(
     request: pytest.FixtureRequest,
     version_a: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
-    changed: str = request.param
-    config_b = with_new_model_data(PROD, changed)
-    version_b = synth_prod(config_b, tmp_path_factory.mktemp(f"version-b-{changed}"))
-    return changed, config_b, version_b, plan(version_a, version_b)
+    return new_model_version(request.param, version_a, tmp_path_factory)
 
 
 def construct_path(template: dict[str, Any], logical_id: str) -> str:
@@ -345,10 +351,7 @@ def native_rollout(
     version_a: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
-    changed: str = request.param
-    config_b = with_new_model_data(PROD, changed)
-    version_b = synth_prod(config_b, tmp_path_factory.mktemp(f"version-b-{changed}"))
-    return changed, config_b, version_b, plan(version_a, version_b)
+    return new_model_version(request.param, version_a, tmp_path_factory)
 
 
 def by_path(template: dict[str, Any], path: str) -> tuple[str, dict[str, Any]]:
