@@ -473,3 +473,20 @@ def test_other_modes_pass_nag_and_cfn_lint(other_modes: tuple[Path, dict[str, An
     assert (nag["conclusion"], nag["violations"]) == ("success", [])
     result = run_cfn_lint([str(outdir / "StagingStack.template.json")])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sagemakers_update_events_reach_the_alerts_topic(synthesized: Synthesized) -> None:
+    """On-call hears of every step, bake and rollback of a guarded update, as CodeDeploy's
+    outcomes are reported for frontend-alias models; only the guardrails endpoints' events."""
+    template = synthesized.templates["ProdStack"]
+    _, rule = by_path(template, "ProdStack/EndpointDeploymentNotifications/Rule/Resource")
+    pattern = rule["Properties"]["EventPattern"]
+    assert (pattern["source"], pattern["detail-type"]) == (
+        ["aws.sagemaker"],
+        ["SageMaker Endpoint Deployment State Change"],
+    )
+    (arn,) = pattern["resources"]
+    assert arn["Fn::Join"][1][-1] == f":endpoint/prod-{NATIVE.name}"
+    (target,) = rule["Properties"]["Targets"]
+    topic, _ = by_path(template, "ProdStack/Alerts/Resource/Resource")
+    assert target["Arn"] == {"Ref": topic}
