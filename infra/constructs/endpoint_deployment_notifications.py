@@ -9,7 +9,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.nag import acknowledge
+from infra.constructs.deployment_notifications import acknowledge_topic_publish
 
 DETAIL_TYPE = "SageMaker Endpoint Deployment State Change"
 
@@ -52,10 +52,4 @@ class EndpointDeploymentNotifications(Construct):
             ),
         )
         self.rule.add_target(targets.SnsTopic(topic, authorize_using_role=True))
-        acknowledge(
-            self.rule,
-            "IAM5",
-            "kms:GenerateDataKey* is how Topic.grantPublish lets a publisher encrypt for an "
-            "SSE-KMS topic; it is scoped to the alerts topic's key ARN alone.",
-            findings=("Action::kms:GenerateDataKey*",),
-        )
+        acknowledge_topic_publish(self.rule)
