@@ -488,8 +488,8 @@ class GuardrailsSettings(_Strict):
 
 
 # Endpoint-native defaults when a model gives no ``deployment.guardrails``: a 10% canary in a
-# production environment, all at once elsewhere; both bake 5 minutes (the post-traffic hook's
-# default wait under frontend-alias).
+# production environment, all at once elsewhere and for serverless models; both bake 5 minutes
+# (the post-traffic hook's default wait under frontend-alias).
 PRODUCTION_GUARDRAILS = GuardrailsSettings()
 NON_PRODUCTION_GUARDRAILS = GuardrailsSettings(mode="all-at-once")
 
@@ -877,7 +877,9 @@ class EnvironmentConfig(_Strict):
         """The endpoint-native update settings of ``model``; None under frontend-alias."""
         if not self.endpoint_native(model):
             return None
-        default = PRODUCTION_GUARDRAILS if self.production else NON_PRODUCTION_GUARDRAILS
+        # A serverless endpoint has no instances to size a canary in: all at once everywhere.
+        production = self.production and model.serverless is None
+        default = PRODUCTION_GUARDRAILS if production else NON_PRODUCTION_GUARDRAILS
         return model.deployment.guardrails or default
 
     def endpoint_name_prefix(self, model: ModelConfig) -> str:

@@ -213,6 +213,13 @@ def test_serverless_package_model_is_accepted_under_both_strategies(
     assert env.strategy_for(env.models[0]) == strategy
 
 
+def test_a_serverless_model_defaults_to_all_at_once_even_in_production(tmp_path: Path) -> None:
+    model = {**SERVERLESS, "data_capture": {"enabled": False}, "deployment": GUARDED}
+    env = load_environment(write_env(tmp_path, "prod", env_with(model, canary={"enabled": False})))
+    settings = env.guardrails_for(env.models[0])
+    assert env.production and settings is not None and settings.mode == "all-at-once"
+
+
 def test_guardrails_settings_never_change_the_fingerprint(tmp_path: Path) -> None:
     plain = load_environment(write_env(tmp_path, "prod", env_with({})))
     native = load_environment(write_env(tmp_path, "prod", guarded({"mode": "all-at-once"})))
