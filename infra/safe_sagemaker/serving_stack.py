@@ -34,6 +34,9 @@ from safe_sagemaker.constructs.blue_green_deployment import (
 )
 from safe_sagemaker.constructs.capture_bucket import DataCaptureBucket
 from safe_sagemaker.constructs.deployment_notifications import DeploymentNotifications
+from safe_sagemaker.constructs.endpoint_deployment_notifications import (
+    EndpointDeploymentNotifications,
+)
 from safe_sagemaker.constructs.endpoint_log_groups import EndpointLogGroupProvider
 from safe_sagemaker.constructs.model_frontend import CODE_FOLDER as FRONTEND_CODE
 from safe_sagemaker.constructs.operations_dashboard import (
@@ -144,6 +147,22 @@ class ModelServingStack(Stack):
         )
         self.model_stacks: dict[str, NestedStack] = {}
         self.models = {model.name: self._add_model(model, shared_code) for model in config.models}
+        # SageMaker's own rollouts (endpoint-guardrails models) reach the topic too.
+        native = [
+            served.endpoint.endpoint_arn
+            for served in self.models.values()
+            if served.endpoint_native
+        ]
+        self.endpoint_deployment_notifications = (
+            EndpointDeploymentNotifications(
+                self,
+                "EndpointDeploymentNotifications",
+                endpoint_arns=native,
+                topic=self.alerts.topic,
+            )
+            if native
+            else None
+        )
         self.api = self._add_prediction_api(removal)
         self.canary = self._add_canary(removal) if config.canary.enabled else None
         # Last: it shows every alarm defined above.
