@@ -161,6 +161,7 @@ class ServedModel(Construct):
             baseline_constraints_uri=settings.baseline_constraints_uri,
             volume_encryption_key=data_key,
             alerts_topic=alerts.topic,
+            dead_letter_queue=alerts.dead_letter_queue,
             alarm_action=alerts.alarm_action,
             instance_type=settings.instance_type,
             volume_size_gb=settings.volume_size_gb,

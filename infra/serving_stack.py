@@ -32,6 +32,7 @@ from infra.constructs.prediction_api import ApiAuth, PredictionApi
 from infra.constructs.python_function import RUNTIME, code_from_folder
 from infra.constructs.secure_bucket import AccessLogsBucket
 from infra.log_retention import retention_days
+from infra.nag import acknowledge_inline_policies, add_compliance_checks
 from infra.served_model import ServedModel
 
 
@@ -54,6 +55,8 @@ class ModelServingStack(Stack):
             **kwargs,
         )
         self.config = config
+        # Serverless and NIST 800-53 R5 on everything this stack serves (AwsSolutions is app-wide).
+        add_compliance_checks(self)
         removal = RemovalPolicy.RETAIN if config.production else RemovalPolicy.DESTROY
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)
@@ -104,7 +107,11 @@ class ModelServingStack(Stack):
         )
         self.deployments = codedeploy.LambdaApplication(self, "Deployments")
         DeploymentNotifications(
-            self, "DeploymentNotifications", application=self.deployments, topic=self.alerts.topic
+            self,
+            "DeploymentNotifications",
+            application=self.deployments,
+            topic=self.alerts.topic,
+            dead_letter_queue=self.alerts.dead_letter_queue,
         )
         # One adopt-or-create provider for every model's endpoint log group, allowed only
         # this environment's endpoints' groups.
@@ -143,6 +150,7 @@ class ModelServingStack(Stack):
         self.canary = self._add_canary(removal) if config.canary.enabled else None
         # Last: it shows every alarm defined above.
         self.dashboard = self._add_dashboard() if config.dashboard.enabled else None
+        acknowledge_inline_policies(self)
 
     def _add_prediction_api(self, removal: RemovalPolicy) -> PredictionApi:
         """``POST /models/<model>/invocations`` to each model's ``live`` alias, its alarms, and

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from infra.constructs.alarm_factory import threshold_alarm
+from infra.nag import acknowledge
 
 # CloudWatch alarms publish as the service itself, so both the key policy and the topic policy
 # must let it in. (EventBridge rules publish with roles of their own, via grant_publish.)
@@ -19,9 +23,14 @@ _ALARMS = "cloudwatch.amazonaws.com"
 
 class AlertsTopic(Construct):
     """A KMS-encrypted SNS topic that refuses non-SSL publishers, with optional e-mail
-    subscriptions.
+    subscriptions, and a dead-letter queue for alerts that could not be delivered.
 
-    Created resources: ``key`` (customer-managed, rotated), ``topic``.
+    The queue is the DLQ of every e-mail subscription and is meant for the EventBridge rules
+    that publish here (``targets.SnsTopic(..., dead_letter_queue=dead_letter_queue)``); its
+    alarm ``undelivered_alarm`` says when it holds anything.
+
+    Created resources: ``key`` (customer-managed, rotated), ``topic``, ``dead_letter_queue``
+    (SSE-SQS, SSL only, 14 days), ``undelivered_alarm``.
     """
 
     def __init__(
@@ -68,9 +77,37 @@ class AlertsTopic(Construct):
                 conditions=this_account,
             )
         )
+        # SQS-managed encryption: SNS and EventBridge can then send to it without a key grant.
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letter_queue,
+            ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
+            "this queue is itself the dead-letter queue of the alert subscriptions and of the "
+            "rules that publish alerts; cdk-nag recognizes only queues' redrive policies",
+        )
         for email in emails:
-            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue)
+            )
         self.alarm_action = cloudwatch_actions.SnsAction(self.topic)
+        # Through the topic all the same: a single failed subscription or rule leaves the others.
+        self.undelivered_alarm = threshold_alarm(
+            self,
+            "Undelivered",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=0,
+            description="Alerts could not be delivered (to an e-mail subscription, or from an "
+            "EventBridge rule to the topic): read them from the alerts dead-letter queue",
+            alarm_action=self.alarm_action,
+        )
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to publish (and to use the key for it)."""

@@ -25,7 +25,7 @@ from infra.constructs.python_function import PythonFunction, code_from_folder
 from infra.constructs.stack_facts import stack_facts
 from infra.deployment_configs import HOOK_TIMEOUT_SECONDS, cdk_attribute
 from infra.durations import to_seconds
-from infra.nag import acknowledge, wildcard_resources
+from infra.nag import LAMBDA_DLQ, acknowledge, wildcard_resources
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 PRE_TRAFFIC_CODE = LAMBDAS / "pre_traffic_hook"
@@ -169,7 +169,7 @@ class BlueGreenDeployment(Construct):
         )
         acknowledge(
             self.deployment_group.role,
-            "IAM4",
+            "AwsSolutions-IAM4",
             "AWSCodeDeployRoleForLambdaLimited is AWS's minimal policy for CodeDeploy Lambda "
             "deployments (get/update the alias, read alarms, invoke CodeDeployHook_* only).",
             findings=(
@@ -221,6 +221,21 @@ class BlueGreenDeployment(Construct):
         )
         self.pre_traffic_hook = pre.function
         self.post_traffic_hook = post.function
+        for hook in (self.pre_traffic_hook, self.post_traffic_hook):
+            acknowledge(
+                hook,
+                LAMBDA_DLQ,
+                "a hook event that failed every attempt cannot be redriven usefully: CodeDeploy "
+                "fails a lifecycle hook that reported no status within an hour and rolls the "
+                "alias back, and the hooks report a status even when they crash",
+            )
+            acknowledge(
+                hook,
+                "NIST.800.53.R5-LambdaConcurrency",
+                "a hook runs a few times per deployment of this model, which CloudFormation "
+                "serializes; reserved concurrency would only take capacity from the account's "
+                "shared pool, and a throttled hook would fail the deployment",
+            )
         # Also grants each hook PutLifecycleEventHookExecutionStatus on this group alone.
         self.deployment_group.add_pre_hook(self.pre_traffic_hook)
         self.deployment_group.add_post_hook(self.post_traffic_hook)
@@ -228,19 +243,29 @@ class BlueGreenDeployment(Construct):
             f"{hook.function_arn}:*" for hook in (self.pre_traffic_hook, self.post_traffic_hook)
         ]
         findings = wildcard_resources(self, [*wildcards, *hook_versions])
-        for hook in (pre, post):
+        # Post reads metrics (GetMetricData), with autoscaling both list scalable targets
+        # (DescribeScalableTargets): actions without resource-level permissions.
+        for hook_function, star in ((pre, autoscaling is not None), (post, True)):
             acknowledge(
-                hook.role,
-                "IAM5",
+                hook_function.role,
+                "AwsSolutions-IAM5",
                 "'*' only for actions without resource-level permissions (X-Ray, "
-                "Application Auto Scaling's scalable targets, CloudWatch GetMetricData); the "
+                "DescribeScalableTargets, CloudWatch GetMetricData); the "
                 "rest is this front end's versions, the target-tracking alarms of this model's "
                 "endpoints, and endpoint configs, whose names CloudFormation generates.",
-                findings=("Resource::*", *findings[: len(wildcards)]),
+                findings=(*(["Resource::*"] if star else []), *findings[: len(wildcards)]),
             )
+            if star:
+                acknowledge(
+                    hook_function.role,
+                    "Serverless-LambdaStarPermissions",
+                    "the role's '*' resources are only for actions that have no resource-level "
+                    "permissions (CloudWatch GetMetricData, Application Auto Scaling's "
+                    "DescribeScalableTargets); every other statement names this model's ARNs",
+                )
         acknowledge(
             self.deployment_group.role,
-            "IAM5",
+            "AwsSolutions-IAM5",
             "CodeDeploy invokes the hooks by name; Grant.invoke covers their versions too.",
             findings=findings[len(wildcards) :],
         )

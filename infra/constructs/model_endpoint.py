@@ -210,6 +210,14 @@ class ModelEndpoint(Construct):
             kms_key_id=volume_encryption_key.key_arn if use_volume_key else None,  # type: ignore[union-attr]
             data_capture_config=data_capture_config,
         )
+        if volume_encryption_key is not None and not use_volume_key:
+            acknowledge(
+                self.endpoint_config,
+                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+                "SageMaker rejects KmsKeyId for this variant: serverless endpoints have no "
+                "ML storage volume, and instance types with local NVMe storage encrypt it in "
+                "hardware with a key of their own; captured data is KMS-encrypted in its bucket",
+            )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Resource",
@@ -283,7 +291,7 @@ class ModelEndpoint(Construct):
         if policy is not None:
             acknowledge(
                 policy,
-                "IAM5",
+                "AwsSolutions-IAM5",
                 "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
                 "permissions; the login only lets pulls from the repositories granted, and "
                 "metrics are held to the endpoints' namespace by condition. A model package's "

@@ -21,6 +21,7 @@ from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.python_function import PythonFunction, code_from_folder
 from infra.constructs.stack_facts import stack_facts
 from infra.iam_patterns import iam_pattern_matches
+from infra.nag import LAMBDA_DLQ, acknowledge
 
 CODE_FOLDER = Path(__file__).resolve().parents[2] / "lambdas" / "frontend"
 METRICS_NAMESPACE = "SafeSageMakerEndpoints"
@@ -131,6 +132,19 @@ class ModelFrontend(Construct):
             log_removal_policy=log_removal_policy,
         )
         self.function = lambda_function.function
+        acknowledge(
+            self.function,
+            LAMBDA_DLQ,
+            "API Gateway invokes the front end synchronously: a failed request is answered to "
+            "its caller (and counted by the 5xx alarms); there is no event left to redrive",
+        )
+        acknowledge(
+            self.function,
+            "NIST.800.53.R5-LambdaConcurrency",
+            "the API stage's rate and burst throttling bound how many requests reach the front "
+            "end at once; reserving concurrency too would take capacity from the account's "
+            "shared pool for every model whether it serves or not",
+        )
         self.role = lambda_function.role
         self.log_group = lambda_function.log_group
         self.endpoint_arn_pattern = stack_facts(self).arn("sagemaker", "endpoint", pattern)

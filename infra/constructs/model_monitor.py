@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from infra.config import parse_s3_uri
@@ -120,6 +121,7 @@ class DataQualityMonitor(Construct):
         baseline_constraints_uri: str,
         volume_encryption_key: kms.IKey,
         alerts_topic: sns.ITopic | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
         alarm_action: cloudwatch.IAlarmAction | None = None,
         instance_type: str = "ml.m5.xlarge",
         volume_size_gb: int = 20,
@@ -135,6 +137,8 @@ class DataQualityMonitor(Construct):
         :param volume_encryption_key: KMS key for the job instance's storage volume.
         :param alerts_topic: where failed or violating executions are reported, with details.
             Default: no notification (the alarm still changes state).
+        :param dead_letter_queue: where a report goes that EventBridge could not publish to
+            ``alerts_topic``. Default: none (the report is dropped).
         :param alarm_action: action of ``alarm``. Default: none.
         :param instance_type: processing instance. Default: ``ml.m5.xlarge``.
         :param volume_size_gb: processing volume size. Default: 20.
@@ -314,6 +318,7 @@ class DataQualityMonitor(Construct):
             self.rule.add_target(
                 targets.SnsTopic(
                     alerts_topic,
+                    dead_letter_queue=dead_letter_queue,
                     # A role of the rule's own, so that neither the topic's nor its key's policy
                     # has to trust events.amazonaws.com (any rule of the account).
                     authorize_using_role=True,
@@ -328,7 +333,7 @@ class DataQualityMonitor(Construct):
             )
             acknowledge(
                 self.rule,
-                "IAM5",
+                "AwsSolutions-IAM5",
                 "The rule's role publishes to the KMS-encrypted alerts topic; Topic.grantPublish "
                 "gives it kms:GenerateDataKey* on that topic's key ARN only.",
                 findings=("Action::kms:GenerateDataKey*",),
@@ -398,7 +403,7 @@ class DataQualityMonitor(Construct):
         policy = self.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,
-            "IAM5",
+            "AwsSolutions-IAM5",
             "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
             "permissions (the latter is limited to Model Monitor's namespace by condition); log "
             "streams of SageMaker's shared /aws/sagemaker/ProcessingJobs group are named per job "
