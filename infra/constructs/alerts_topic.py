@@ -58,7 +58,8 @@ class AlertsTopic(Construct):
         this_account = {"StringEquals": {"aws:SourceAccount": stack.account}}
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                # What SNS asks of KMS for a publisher: a data key, and Decrypt to use it.
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 principals=[iam.ServicePrincipal(_ALARMS)],
                 resources=["*"],  # in a key policy "*" means this key
                 conditions=this_account,
@@ -111,5 +112,10 @@ class AlertsTopic(Construct):
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to publish (and to use the key for it)."""
-        self.key.grant_encrypt_decrypt(grantee)
-        return self.topic.grant_publish(grantee)
+        # What SNS needs of a publisher to an SSE-KMS topic: a data key, and Decrypt to use it.
+        # (Topic.grant_publish would add kms:GenerateDataKey*, with the WithoutPlaintext and
+        # pair variants publishing never uses.)
+        self.key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt")
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sns:Publish"], resource_arns=[self.topic.topic_arn]
+        )

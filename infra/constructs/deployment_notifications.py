@@ -11,6 +11,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.constructs.grants import rule_target_role
 from infra.nag import acknowledge
 
 # Final states of a deployment. A rollback ends the failed deployment in FAILURE (or STOP) and
@@ -63,6 +64,7 @@ class DeploymentNotifications(Construct):
             targets.SnsTopic(
                 topic,
                 authorize_using_role=True,
+                role=rule_target_role(self.rule),
                 dead_letter_queue=dead_letter_queue,
                 message=events.RuleTargetInput.from_text(
                     f"CodeDeploy deployment {field('$.detail.deploymentId')} of "

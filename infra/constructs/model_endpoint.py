@@ -16,7 +16,7 @@ from constructs import Construct, IConstruct
 
 from infra.config import ImageUri, parse_image_uri, parse_model_package_arn, parse_s3_uri
 from infra.constructs.endpoint_log_groups import EndpointLogGroup, EndpointLogGroupProvider
-from infra.constructs.grants import add_statement, grant_image_pull, service_principal
+from infra.constructs.grants import account_service_principal, add_statement, grant_image_pull
 from infra.constructs.stack_facts import StackFacts, stack_facts
 from infra.instance_types import has_local_nvme, instance_family
 from infra.nag import acknowledge, wildcard_resource, wildcard_resources
@@ -148,7 +148,7 @@ class ModelEndpoint(Construct):
         self.role: iam.IRole = role or iam.Role(
             self,
             f"ExecutionRole-{endpoint_name}",
-            assumed_by=service_principal("sagemaker.amazonaws.com"),
+            assumed_by=account_service_principal(self, "sagemaker.amazonaws.com"),
             description=f"Runs the model container of SageMaker endpoint {endpoint_name}",
         )
         environment = dict(container_environment) if container_environment else None

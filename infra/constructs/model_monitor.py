@@ -20,7 +20,12 @@ from constructs import Construct, IConstruct
 from infra.config import parse_s3_uri
 from infra.constructs.alarm_factory import threshold_alarm
 from infra.constructs.capture_bucket import DataCaptureBucket
-from infra.constructs.grants import add_statement, grant_image_pull, service_principal
+from infra.constructs.grants import (
+    account_service_principal,
+    add_statement,
+    grant_image_pull,
+    rule_target_role,
+)
 from infra.constructs.stack_facts import StackFacts, stack_facts
 from infra.durations import to_seconds
 from infra.nag import acknowledge, wildcard_resource
@@ -167,7 +172,7 @@ class DataQualityMonitor(Construct):
         self.role = iam.Role(
             self,
             f"Role-{endpoint_name}",
-            assumed_by=service_principal("sagemaker.amazonaws.com"),
+            assumed_by=account_service_principal(self, "sagemaker.amazonaws.com"),
             description=f"Runs Model Monitor data-quality jobs on endpoint {endpoint_name}",
         )
         capture_bucket.grant_read_captures(self.role, endpoint_name)
@@ -322,6 +327,7 @@ class DataQualityMonitor(Construct):
                     # A role of the rule's own, so that neither the topic's nor its key's policy
                     # has to trust events.amazonaws.com (any rule of the account).
                     authorize_using_role=True,
+                    role=rule_target_role(self.rule),
                     message=events.RuleTargetInput.from_text(
                         f"Model Monitor on endpoint {endpoint_name}: execution "
                         f"{detail('$.detail.ProcessingJobName')} ended "

@@ -427,7 +427,10 @@ class PredictionApi(Construct):
                 cloud_watch_role,
                 "AwsSolutions-IAM4",
                 "AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the "
-                "account-wide API Gateway logging role; it grants log writes only",
+                "account-wide role API Gateway logs with (execution and access logs of every "
+                "API in the account and region): log group and stream creation, writes, and "
+                "reads (Describe*, GetLogEvents, FilterLogEvents) on all log groups. Only API "
+                "Gateway can assume the role; no principal of ours uses it",
                 findings=(
                     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                     "AmazonAPIGatewayPushToCloudWatchLogs",

@@ -17,6 +17,12 @@ DEFAULT_MAX_ERROR_RATIO = 0.02
 DEFAULT_MIN_REQUESTS = 3
 
 
+def rollback_alarm_name_prefix(scope: Construct, model_name: str) -> str:
+    """What the names of every version's rollback alarms of ``model_name`` start with; a
+    policy on ``<prefix>-*`` covers the next version's alarms before they exist."""
+    return f"{Stack.of(scope).stack_name}-{model_name}-rollback"
+
+
 class GreenRollbackAlarms(Construct):
     """Alarms for a CodeDeploy deployment group, each scoped to the new (green) side only and
     each judging a RATIO over a minimum number of requests, never an absolute count:
@@ -101,7 +107,7 @@ class GreenRollbackAlarms(Construct):
         if not 0 < datapoints_to_alarm <= evaluation_periods:
             raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
         green = f"{endpoint.endpoint_name} (model version {frontend.model_version})"
-        name_prefix = f"{Stack.of(self).stack_name}-{frontend.model_name}-rollback"
+        name_prefix = rollback_alarm_name_prefix(self, frontend.model_name)
         version = frontend.version.version  # a token: the number CloudFormation publishes
 
         def guarded_alarm(

@@ -685,8 +685,17 @@ def test_hooks_get_only_what_they_use(
                 "xray:PutTraceSegments",
                 "xray:PutTelemetryRecords",
                 "cloudwatch:GetMetricData",
-                "application-autoscaling:RegisterScalableTarget",
                 "application-autoscaling:DescribeScalableTargets",
+            }
+        elif {
+            "application-autoscaling:RegisterScalableTarget",
+            "sagemaker:DescribeEndpointConfig",
+        } & set(actions(statement)):
+            # Held to this model's endpoint configs and scalable targets by their tag.
+            assert statement["Condition"] == {
+                "StringEquals": {
+                    "aws:ResourceTag/safe-sagemaker:endpoints": env.endpoint_name_prefix(model)
+                }
             }
         elif "iam:CreateServiceLinkedRole" in actions(statement):
             assert resource.endswith("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint")

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from tests.conftest import Synthesized
-from tests.infra.cfn_text import resources
+from tests.infra.cfn_text import render, resources
 
 STACKS = ("DevStack", "ProdStack")
 
@@ -102,3 +102,120 @@ def test_access_logs_bucket_is_versioned(synthesized: Synthesized) -> None:
     assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
     (rule,) = properties["LifecycleConfiguration"]["Rules"]
     assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+
+
+# --- least privilege and trust -----------------------------------------------------------------
+
+
+def role_policies(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    """The statements of every policy attached to the role (inline and AWS::IAM::Policy)."""
+    role = template["Resources"][role_id]["Properties"]
+    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_codedeploy_role_is_inline_least_privilege(synthesized: Synthesized, stack: str) -> None:
+    """No AWSCodeDeployRoleForLambdaLimited (UpdateAlias on every function): this model's
+    alias, its rollback alarms by the per-version name prefix, its two hooks."""
+    template = synthesized.templates[stack]
+    groups = resources(template, "AWS::CodeDeploy::DeploymentGroup")
+    assert groups
+    for group in groups.values():
+        role_id = group["Properties"]["ServiceRoleArn"]["Fn::GetAtt"][0]
+        role = template["Resources"][role_id]["Properties"]
+        assert "ManagedPolicyArns" not in role
+        statements = role_policies(template, role_id)
+        granted = {a for s in statements for a in as_list(s["Action"])}
+        assert granted == {
+            "lambda:GetAlias",
+            "lambda:UpdateAlias",
+            "lambda:GetProvisionedConcurrencyConfig",
+            "cloudwatch:DescribeAlarms",
+            "lambda:InvokeFunction",
+        }
+        for statement in statements:
+            assert statement["Resource"] != "*"
+            if statement["Action"] == "cloudwatch:DescribeAlarms":
+                arn = statement["Resource"]["Fn::Join"][1][-1]
+                assert arn.startswith(f":alarm:{stack}-") and arn.endswith("-rollback-*")
+            elif statement["Action"] == "lambda:InvokeFunction":
+                hooks = {r["Fn::GetAtt"][0] for r in statement["Resource"]}
+                assert len(hooks) == 2
+                assert all("TrafficHook" in h for h in hooks)
+
+
+TRUSTS_HELD_TO_THE_ACCOUNT = {
+    "sagemaker.amazonaws.com",
+    "codedeploy.amazonaws.com",
+    "events.amazonaws.com",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_service_trusts_are_held_to_this_account(synthesized: Synthesized, stack: str) -> None:
+    """aws:SourceAccount on every trust of a service that sets it (confused deputy)."""
+    seen = set()
+    for role in resources(synthesized.templates[stack], "AWS::IAM::Role").values():
+        for statement in role["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+            service = statement["Principal"].get("Service")
+            if service in TRUSTS_HELD_TO_THE_ACCOUNT:
+                seen.add(service)
+                assert statement["Condition"] == {
+                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+                }
+    assert seen == TRUSTS_HELD_TO_THE_ACCOUNT
+
+
+def test_capacity_calls_are_held_to_this_models_tagged_resources(prod_template: Any) -> None:
+    """RegisterScalableTarget and DescribeEndpointConfig are allowed on this account's
+    scalable targets and endpoint configs that carry the model's tag, which the endpoint
+    config and the scalable target of each autoscaled model get."""
+    for resource_type in (
+        "AWS::SageMaker::EndpointConfig",
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+    ):
+        tagged = [
+            r["Properties"]
+            for r in prod_template.find_resources(resource_type).values()
+            if any(t["Key"] == "safe-sagemaker:endpoints" for t in r["Properties"]["Tags"])
+        ]
+        assert len(tagged) == 2  # both prod models autoscale
+    for model in ("fraud-detector", "churn-xgboost"):
+        prod_template.has_resource_properties(
+            "AWS::ApplicationAutoScaling::ScalableTarget",
+            {
+                "ResourceId": Match.string_like_regexp(f"endpoint/prod-{model}-"),
+                "Tags": Match.array_with(
+                    [{"Key": "safe-sagemaker:endpoints", "Value": f"prod-{model}-"}]
+                ),
+            },
+        )
+
+
+def test_alerts_publishers_get_only_what_sns_needs_of_the_key() -> None:
+    """A data key to encrypt with and Decrypt to use it; no GenerateDataKey* variants."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_iam as iam
+    from aws_cdk.assertions import Template
+
+    from infra.constructs.alerts_topic import AlertsTopic
+
+    stack = Stack(App(), "Alerting")
+    alerts = AlertsTopic(stack, "Alerts")
+    publisher = iam.Role(stack, "Publisher", assumed_by=iam.AccountRootPrincipal())
+    alerts.grant_publish(publisher)
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    granted = {tuple(sorted(as_list(s["Action"]))): render(s["Resource"]) for s in statements}
+    assert granted == {
+        ("kms:Decrypt", "kms:GenerateDataKey"): "<AlertsKey9E1197AF.Arn>",
+        ("sns:Publish",): "<AlertsE664E991>",
+    }
