@@ -231,6 +231,32 @@ class AlarmThresholds(_AlarmWindow):
     model_setup_time_p99_ms: int | None = Field(default=None, gt=0)
 
 
+# An opt-out reason must say something a reviewer can check, not "n/a".
+MIN_OPT_OUT_REASON = 20
+
+
+class NetworkIsolationConfig(_Strict):
+    """``EnableNetworkIsolation`` on the model's SageMaker Model: the serving container gets no
+    network (no internet, no AWS APIs) while it handles every request. On by default for
+    instance-hosted models; serverless endpoints do not support it (off, and it cannot be
+    turned on). Turning it off needs a ``reason`` (kept in the config for review).
+    Part of the fingerprint: switching it deploys a new (green) endpoint."""
+
+    enabled: bool = True
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> NetworkIsolationConfig:
+        reason = (self.reason or "").strip()
+        if not self.enabled and len(reason) < MIN_OPT_OUT_REASON:
+            raise ValueError(
+                "turning network isolation off needs a reason of at least "
+                f"{MIN_OPT_OUT_REASON} characters saying what the container must reach "
+                '(e.g. "reads features from the feature store at inference")'
+            )
+        return self
+
+
 class DataCaptureConfig(_Strict):
     """SageMaker data capture of one model's endpoint: requests and responses, to the
     environment's capture bucket under ``datacapture/<endpoint-name>/``.
@@ -443,6 +469,8 @@ class ModelConfig(_Strict):
     variant_name: str = "primary"
     container_environment: dict[str, str] = Field(default_factory=dict)
     serverless: ServerlessConfig | None = None
+    # None: on, except for a serverless model (which SageMaker does not isolate).
+    network_isolation: NetworkIsolationConfig | None = None
     autoscaling: AutoscalingConfig | None = None
     alarms: AlarmThresholds = Field(default_factory=AlarmThresholds)
     # Request media types the model's API route accepts; the front end answers 415 to any
@@ -511,6 +539,26 @@ class ModelConfig(_Strict):
     def _instance_type(cls, value: str) -> str:
         return check_instance_type(value, kind="SageMaker hosting", example="ml.c5.xlarge")
 
+    @model_validator(mode="after")
+    def _isolation_hosting(self) -> ModelConfig:
+        if (
+            self.serverless is not None
+            and self.network_isolation
+            and self.network_isolation.enabled
+        ):
+            raise ValueError(
+                "network_isolation: serverless endpoints do not support network isolation; "
+                "remove network_isolation or host the model on instances"
+            )
+        return self
+
+    @property
+    def network_isolated(self) -> bool:
+        """Whether the Model gets ``EnableNetworkIsolation``."""
+        if self.network_isolation is None:
+            return self.serverless is None
+        return self.network_isolation.enabled
+
     @property
     def image(self) -> ImageUri | None:
         """The parsed image; None for a model package."""
@@ -563,6 +611,11 @@ class ModelConfig(_Strict):
                 del served[source]
         if self.serverless is not None and self.serverless.provisioned_concurrency is None:
             del served["serverless"]["provisioned_concurrency"]
+        # What reaches the Model is the flag, not the opt-out's reason; a model without it
+        # keeps the fingerprint it had before the setting existed.
+        del served["network_isolation"]
+        if self.network_isolated:
+            served["network_isolated"] = True
         digest = hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()
         return digest[:FINGERPRINT_LENGTH]
 

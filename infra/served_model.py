@@ -70,6 +70,7 @@ class ServedModel(Construct):
             initial_instance_count=model.initial_instance_count,
             variant_name=model.variant_name,
             container_environment=model.container_environment,
+            network_isolation=model.network_isolated,
             serverless_memory_size_mb=model.serverless.memory_size_mb if model.serverless else None,
             serverless_max_concurrency=model.serverless.max_concurrency if model.serverless else 5,
             serverless_provisioned_concurrency=(

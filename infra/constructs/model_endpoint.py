@@ -60,6 +60,7 @@ class ModelEndpoint(Construct):
         log_group_tags: Mapping[str, str] | None = None,
         log_group_provider: EndpointLogGroupProvider | None = None,
         data_capture_config: sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None = None,
+        network_isolation: bool | None = None,
     ) -> None:
         """
         :param endpoint_name: literal endpoint name; lowercase letters, digits and hyphens,
@@ -102,6 +103,10 @@ class ModelEndpoint(Construct):
             retry, a revert) adopts the group. Default: the stack's
             ``EndpointLogGroupProvider.of``.
         :param data_capture_config: request/response capture settings. Default: no capture.
+        :param network_isolation: ``EnableNetworkIsolation`` on the Model: the serving
+            container has no network at all (SageMaker still downloads the artifact and the
+            image, and captures data, outside it). Serverless endpoints do not support it.
+            Default: on, except for a serverless endpoint.
         """
         super().__init__(scope, construct_id)
         if not _ENDPOINT_NAME.match(endpoint_name):
@@ -114,6 +119,12 @@ class ModelEndpoint(Construct):
         serverless = serverless_memory_size_mb is not None
         if serverless and data_capture_config is not None:
             raise ValueError("data capture is not supported on serverless endpoints")
+        if serverless and network_isolation:
+            raise ValueError(
+                "network isolation is not supported on serverless endpoints; leave "
+                "network_isolation unset or false"
+            )
+        isolated = not serverless if network_isolation is None else network_isolation
         artifact = (image_uri, model_data_url)
         if any(artifact) if model_package_arn is not None else not all(artifact):
             raise ValueError("give image_uri and model_data_url, or model_package_arn alone")
@@ -173,8 +184,13 @@ class ModelEndpoint(Construct):
             }
         policy = self._grant_execution_permissions(package_wildcards)
 
+        self.network_isolation = isolated
         self.model = sagemaker.CfnModel(
-            self, "Model", execution_role_arn=self.role.role_arn, **container_props
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            enable_network_isolation=isolated or None,
+            **container_props,
         )
         # The role's policy must exist before SageMaker validates that it can pull the image.
         if policy is not None:
