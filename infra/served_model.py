@@ -89,6 +89,16 @@ class ServedModel(Construct):
             if capture_bucket is not None and capture.enabled
             else None,
         )
+        if not model.network_isolated:
+            # checkov reads skips with their reasons from the resource's Metadata.
+            reason = (
+                model.network_isolation.reason
+                if model.network_isolation is not None
+                else "SageMaker does not support network isolation on serverless endpoints"
+            )
+            self.endpoint.model.add_metadata(
+                "checkov", {"skip": [{"id": "CKV_AWS_370", "comment": reason}]}
+            )
         self.monitor: DataQualityMonitor | None = None
         if capture_bucket is not None and capture.enabled:
             capture_bucket.grant_capture(self.endpoint.role, endpoint_name)

@@ -4,6 +4,7 @@ R5 on each serving stack), cfn-lint, deterministic synth."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from infra.nag import (
     add_nag_checks,
     stale_acknowledgements,
 )
-from tests.conftest import Synthesized, cli_app, run_cfn_lint
+from tests.conftest import REPO_ROOT, Synthesized, cli_app, run_cfn_lint
 
 STACKS = ("DevStack", "ProdStack")
 
@@ -116,6 +117,34 @@ def test_cfn_lint_is_clean(synthesized: Synthesized) -> None:
     result = run_cfn_lint(paths)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
+
+
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+def test_checkov_finds_nothing_unskipped(synthesized: Synthesized) -> None:
+    """checkov (installed by make install, apart from the app's venv) on every serving
+    template, with .checkov.yaml: each skipped check is listed there with its reason, or on the
+    one resource it concerns (Metadata ``checkov.skip``)."""
+    assert CHECKOV.exists(), "checkov is missing: run make install"
+    paths = [str(synthesized.template_path(name)) for name in STACKS]
+    result = subprocess.run(
+        [str(CHECKOV), "--config-file", ".checkov.yaml", "-o", "json", *(f"-f{p}" for p in paths)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [
+        (check["check_id"], check["resource"])
+        for report in reports
+        for check in report["results"]["failed_checks"]
+    ]
+    assert failed == []
+    assert result.returncode == 0, result.stderr
+    assert sum(report["summary"]["passed"] for report in reports) > 0
 
 
 def test_synth_is_deterministic(
