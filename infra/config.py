@@ -231,6 +231,9 @@ class AlarmThresholds(_AlarmWindow):
     model_setup_time_p99_ms: int | None = Field(default=None, gt=0)
 
 
+# Lambda's default account concurrency is 1000, of which 100 must stay unreserved: what the
+# front ends of one environment may reserve together.
+MAX_RESERVED_CONCURRENCY = 900
 # An opt-out reason must say something a reviewer can check, not "n/a".
 MIN_OPT_OUT_REASON = 20
 
@@ -471,6 +474,8 @@ class ModelConfig(_Strict):
     serverless: ServerlessConfig | None = None
     # None: on, except for a serverless model (which SageMaker does not isolate).
     network_isolation: NetworkIsolationConfig | None = None
+    # Concurrent executions reserved for (and capping) the model's front-end function.
+    reserved_concurrency: int | None = Field(default=None, ge=1, le=MAX_RESERVED_CONCURRENCY)
     autoscaling: AutoscalingConfig | None = None
     alarms: AlarmThresholds = Field(default_factory=AlarmThresholds)
     # Request media types the model's API route accepts; the front end answers 415 to any
@@ -623,6 +628,7 @@ class ModelConfig(_Strict):
 # Fields that never reach the Model or the EndpointConfig.
 _NOT_FINGERPRINTED = {
     "alarms",
+    "reserved_concurrency",
     "deployment",
     "allowed_content_types",
     "autoscaling",
@@ -863,6 +869,15 @@ def _check_environment(env: EnvironmentConfig) -> None:
                 f"image {model.image_uri!r} is not pinned; a production environment needs a "
                 "version tag or digest other than 'latest' (e.g. :v2.1.0 or @sha256:...)",
             )
+    reserved = [m.reserved_concurrency or 0 for m in env.models]
+    if sum(reserved) > MAX_RESERVED_CONCURRENCY:
+        index = max(range(len(reserved)), key=reserved.__getitem__)
+        raise _FieldError(
+            f"models[{index}].reserved_concurrency",
+            f"the models' front ends reserve {sum(reserved)} concurrent executions together, "
+            f"over the {MAX_RESERVED_CONCURRENCY} an account with Lambda's default limit "
+            "(1000, of which 100 stay unreserved) can give; lower the largest",
+        )
     bodies = sum(len(m.canary_sample.body.encode()) for m in env.models)
     if env.canary.enabled and bodies > CANARY_BODIES_MAX_BYTES:
         raise _FieldError(

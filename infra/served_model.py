@@ -208,6 +208,7 @@ class ServedModel(Construct):
             model_version=self.fingerprint,
             endpoint_name_pattern=environment.endpoint_name_pattern(model),
             allowed_content_types=model.allowed_content_types,
+            reserved_concurrency=model.reserved_concurrency,
             code=frontend_code,
             layers=frontend_layers,
             **log_settings,

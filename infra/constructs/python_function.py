@@ -92,6 +92,7 @@ class PythonFunction(Construct):
         log_encryption_key: kms.IKey | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         inline_policy: iam.PolicyDocument | None = None,
+        reserved_concurrent_executions: int | None = None,
     ) -> None:
         """
         :param code: the function's code, e.g. ``code_from_folder("lambdas/frontend")``.
@@ -108,6 +109,8 @@ class PythonFunction(Construct):
         :param log_removal_policy: Default: ``RETAIN``.
         :param inline_policy: the role's own permissions, inline in the role (no extra
             resource). Default: none; ``grant_*`` calls still add to the role's DefaultPolicy.
+        :param reserved_concurrent_executions: concurrency reserved for (and capped at) this
+            function. Default: none (the account's unreserved pool).
         """
         super().__init__(scope, construct_id)
         self.role, self.log_group = role_with_log_group(
@@ -132,6 +135,7 @@ class PythonFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved_concurrent_executions,
         )
         acknowledge(
             self.function,

@@ -140,7 +140,8 @@ def test_frontend_names_exactly_one_endpoint_as_a_literal(
     assert properties["Runtime"] == "python3.14"
     assert properties["Timeout"] == 29  # API Gateway's integration limit
     assert properties["TracingConfig"] == {"Mode": "Active"}
-    assert "ReservedConcurrentExecutions" not in properties
+    # Only where configured (reserved_concurrency); see test_security.
+    assert properties.get("ReservedConcurrentExecutions") == model.reserved_concurrency
 
 
 @pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)

@@ -219,3 +219,69 @@ def test_alerts_publishers_get_only_what_sns_needs_of_the_key() -> None:
         ("kms:Decrypt", "kms:GenerateDataKey"): "<AlertsKey9E1197AF.Arn>",
         ("sns:Publish",): "<AlertsE664E991>",
     }
+
+
+# --- front end: reserved concurrency ---------------------------------------------------------
+
+
+def test_prod_front_ends_reserve_their_configured_concurrency(synthesized: Synthesized) -> None:
+    from infra.config import load_environments
+
+    for env in load_environments():
+        functions = {
+            f["Metadata"]["aws:cdk:path"].split("/")[1]: f["Properties"]
+            for f in resources(
+                synthesized.templates[env.stack_name], "AWS::Lambda::Function"
+            ).values()
+            if f["Metadata"]["aws:cdk:path"].endswith("/Frontend/Function/Resource/Resource")
+        }
+        assert set(functions) == {m.name for m in env.models}
+        for model in env.models:
+            reserved = functions[model.name].get("ReservedConcurrentExecutions")
+            assert reserved == model.reserved_concurrency
+        if env.production:
+            assert all(m.reserved_concurrency for m in env.models)
+
+
+def test_reserved_concurrency_is_bounded(tmp_path: Any) -> None:
+    from tests.infra.test_config import VALID_MODEL, env_with, error_for
+
+    assert "greater than or equal to 1" in error_for(
+        tmp_path, env_with({"reserved_concurrency": 0})
+    )
+    assert "less than or equal to 900" in error_for(
+        tmp_path, env_with({"reserved_concurrency": 901})
+    )
+    second = {**VALID_MODEL, "name": "churn", "reserved_concurrency": 500}
+    body = env_with({"reserved_concurrency": 450})
+    body["models"].append(second)
+    message = error_for(tmp_path, body)
+    assert message.startswith(
+        "environment 'prod', model 'churn', field 'models[1].reserved_concurrency': the models' "
+        "front ends reserve 950 concurrent executions together, over the 900"
+    )
+
+
+def test_front_end_refuses_a_reservation_of_zero() -> None:
+    from aws_cdk import App, Stack
+
+    from infra.constructs.model_endpoint import ModelEndpoint
+    from infra.constructs.model_frontend import ModelFrontend
+
+    stack = Stack(App(), "Frontend")
+    endpoint = ModelEndpoint(
+        stack,
+        "Endpoint",
+        endpoint_name="reserved",
+        image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1.0",
+        model_data_url="s3://bucket/model.tar.gz",
+    )
+    with pytest.raises(ValueError, match="reserved_concurrency must be at least 1"):
+        ModelFrontend(
+            stack,
+            "Frontend",
+            endpoint=endpoint,
+            model_name="reserved",
+            model_version="1",
+            reserved_concurrency=0,
+        )
