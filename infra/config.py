@@ -22,6 +22,8 @@ from infra.api_rules import (
     ACCOUNT_BURST_LIMIT,
     ACCOUNT_RATE_LIMIT,
     DEFAULT_CONTENT_TYPES,
+    WAF_MANAGED_RULE_GROUPS,
+    WAF_MIN_RATE_LIMIT,
     check_media_type,
     check_media_types,
     web_acl_region,
@@ -688,6 +690,30 @@ class UsagePlanConfig(_Strict):
     quota_period: Literal["day", "week", "month"] = "day"
 
 
+class WafConfig(_Strict):
+    """The web ACL the stack creates for the API (``ApiWebAcl``) when no ``waf_web_acl_arn``
+    is given. ``enabled`` default: on in a production environment, off elsewhere."""
+
+    enabled: bool | None = None
+    managed_rule_groups: list[str] = Field(
+        default_factory=lambda: list(WAF_MANAGED_RULE_GROUPS), min_length=1
+    )
+    rate_limit: int = Field(default=2000, ge=WAF_MIN_RATE_LIMIT, le=2_000_000_000)
+
+    @field_validator("managed_rule_groups")
+    @classmethod
+    def _groups(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"AWSManagedRules[A-Za-z0-9]+", name):
+                raise ValueError(
+                    f"{name!r} is not an AWS managed rule group name "
+                    "(e.g. AWSManagedRulesCommonRuleSet)"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a rule group is listed twice")
+        return value
+
+
 class ApiConfig(_Strict):
     """The prediction API (API Gateway REST, regional) in front of every model.
 
@@ -703,6 +729,7 @@ class ApiConfig(_Strict):
     throttling_burst_limit: int = Field(default=200, ge=0, le=ACCOUNT_BURST_LIMIT)
     usage_plan: UsagePlanConfig | None = None
     waf_web_acl_arn: str | None = None
+    waf: WafConfig = Field(default_factory=WafConfig)
     create_cloudwatch_role: bool = False
     execution_logging: bool = False
     alarms: ApiAlarmThresholds = Field(default_factory=ApiAlarmThresholds)
@@ -823,6 +850,15 @@ class EnvironmentConfig(_Strict):
     def stack_name(self) -> str:
         return f"{self.name.capitalize()}Stack"
 
+    @property
+    def creates_web_acl(self) -> bool:
+        """Whether the stack creates the API's web ACL: when none is given, in production
+        unless ``api.waf.enabled`` says otherwise."""
+        if self.api.waf_web_acl_arn is not None:
+            return False
+        enabled = self.api.waf.enabled
+        return self.production if enabled is None else enabled
+
     def endpoint_name_prefix(self, model: ModelConfig) -> str:
         """Every endpoint of ``model`` is named ``<prefix><fingerprint>``."""
         return f"{self.name}-{model.name}-"
@@ -931,6 +967,12 @@ def _check_model_deployment(model: ModelConfig, where: str) -> None:
 
 def _check_api(env: EnvironmentConfig) -> None:
     api, plan = env.api, env.api.usage_plan
+    if api.waf_web_acl_arn is not None and api.waf.enabled:
+        raise _FieldError(
+            "api.waf.enabled",
+            "waf_web_acl_arn already names the web ACL of the stage; remove waf.enabled, or "
+            "remove waf_web_acl_arn to have the stack create one",
+        )
     if plan is not None and api.auth != "api_key":
         raise _FieldError(
             "api.usage_plan", "usage_plan limits API keys; set auth to 'api_key' or remove it"

@@ -17,6 +17,7 @@ from infra.config import EnvironmentConfig
 from infra.constructs.alerts_topic import AlertsTopic
 from infra.constructs.api_alarms import ApiAlarms
 from infra.constructs.api_canary import ApiCanary, CanaryRoute
+from infra.constructs.api_web_acl import ApiWebAcl
 from infra.constructs.blue_green_deployment import (
     HOOKS_COMMON_CODE,
     POST_TRAFFIC_CODE,
@@ -160,6 +161,17 @@ class ModelServingStack(Stack):
         settings = config.api
         plan = settings.key_usage_plan
         aliases = {name: served.frontend.alias for name, served in self.models.items()}
+        self.web_acl: ApiWebAcl | None = None
+        if config.creates_web_acl:
+            self.web_acl = ApiWebAcl(
+                self,
+                "ApiWebAcl",
+                managed_rule_groups=settings.waf.managed_rule_groups,
+                rate_limit=settings.waf.rate_limit,
+                log_retention=retention_days(config.log_retention_days),
+                log_encryption_key=self.data_key,
+                log_removal_policy=removal,
+            )
         api = PredictionApi(
             self,
             "PredictionApi",
@@ -187,7 +199,7 @@ class ModelServingStack(Stack):
             access_log_removal_policy=removal,
             execution_logging=settings.execution_logging,
             cloud_watch_role=settings.create_cloudwatch_role,
-            web_acl_arn=settings.waf_web_acl_arn,
+            web_acl_arn=self.web_acl.web_acl_arn if self.web_acl else settings.waf_web_acl_arn,
         )
         thresholds = settings.alarms
         self.api_alarms = ApiAlarms(

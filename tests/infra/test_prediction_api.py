@@ -188,9 +188,11 @@ def test_access_logs_are_json_to_an_encrypted_group_with_the_environments_retent
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_web_acl_association_unless_configured(synthesized: Any, stack: str) -> None:
+def test_web_acl_association_only_with_a_web_acl(synthesized: Any, stack: str) -> None:
+    """None is given in either environment: prod associates the one it creates, dev none."""
     assert ENVIRONMENTS[stack].api.waf_web_acl_arn is None
-    assert not resources(synthesized, stack, "AWS::WAFv2::WebACLAssociation")
+    associations = resources(synthesized, stack, "AWS::WAFv2::WebACLAssociation")
+    assert len(associations) == (1 if ENVIRONMENTS[stack].creates_web_acl else 0)
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -285,3 +285,92 @@ def test_front_end_refuses_a_reservation_of_zero() -> None:
             model_version="1",
             reserved_concurrency=0,
         )
+
+
+# --- front end: the web ACL production creates -------------------------------------------------
+
+
+def test_prod_creates_a_web_acl_and_associates_it_with_the_stage(prod_template: Any) -> None:
+    prod_template.resource_count_is("AWS::WAFv2::WebACL", 1)
+    (acl_id,) = prod_template.find_resources("AWS::WAFv2::WebACL")
+    prod_template.has_resource_properties(
+        "AWS::WAFv2::WebACL",
+        {
+            "Scope": "REGIONAL",
+            "DefaultAction": {"Allow": {}},
+            "Rules": [
+                Match.object_like(
+                    {
+                        "Name": group,
+                        "Priority": priority,
+                        "OverrideAction": {"None": {}},
+                        "Statement": {
+                            "ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": group}
+                        },
+                    }
+                )
+                for priority, group in enumerate(
+                    ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
+                )
+            ]
+            + [
+                Match.object_like(
+                    {
+                        "Name": "RatePerSourceIp",
+                        "Action": {"Block": {}},
+                        "Statement": {
+                            "RateBasedStatement": {"Limit": 2000, "AggregateKeyType": "IP"}
+                        },
+                    }
+                )
+            ],
+        },
+    )
+    prod_template.has_resource_properties(
+        "AWS::WAFv2::WebACLAssociation",
+        {"WebACLArn": {"Fn::GetAtt": [acl_id, "Arn"]}, "ResourceArn": Match.any_value()},
+    )
+    prod_template.has_resource_properties(
+        "AWS::WAFv2::LoggingConfiguration", {"ResourceArn": {"Fn::GetAtt": [acl_id, "Arn"]}}
+    )
+    prod_template.has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": "aws-waf-logs-ProdStack-api", "RetentionInDays": 90}
+    )
+
+
+def test_dev_creates_no_web_acl(dev_template: Any) -> None:
+    dev_template.resource_count_is("AWS::WAFv2::WebACL", 0)
+    dev_template.resource_count_is("AWS::WAFv2::WebACLAssociation", 0)
+
+
+def test_web_acl_settings_are_validated(tmp_path: Any) -> None:
+    from infra.config import load_environment
+    from tests.infra.test_config import env_with, error_for, write_env
+
+    given = (
+        "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/edge/"
+        "a1b2c3d4-5678-90ab-cdef-0123456789ab"
+    )
+    both = env_with({}, api={"waf_web_acl_arn": given, "waf": {"enabled": True}})
+    assert "waf_web_acl_arn already names the web ACL" in error_for(tmp_path, both)
+    bad_group = env_with({}, api={"waf": {"managed_rule_groups": ["CommonRuleSet"]}})
+    assert "not an AWS managed rule group name" in error_for(tmp_path, bad_group)
+    assert "greater than or equal to 10" in error_for(
+        tmp_path, env_with({}, api={"waf": {"rate_limit": 5}})
+    )
+    env = load_environment(
+        write_env(tmp_path, "prod", env_with({}, api={"waf_web_acl_arn": given}))
+    )
+    assert not env.creates_web_acl
+    opted_out = env_with({}, api={"waf": {"enabled": False}})
+    assert not load_environment(write_env(tmp_path, "prod", opted_out)).creates_web_acl
+    assert load_environment(write_env(tmp_path, "prod", env_with({}))).creates_web_acl
+
+
+def test_web_acl_construct_refuses_a_rate_limit_under_wafs_minimum() -> None:
+    from aws_cdk import App, Stack
+
+    from infra.constructs.api_web_acl import ApiWebAcl
+
+    with pytest.raises(ValueError, match="rate_limit must be at least 10"):
+        ApiWebAcl(Stack(App(), "Waf"), "Acl", rate_limit=5)
