@@ -10,11 +10,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.alarm_factory import threshold_alarm
-from infra.nag import acknowledge
+from infra.constructs.dead_letter_queue import dead_letter_queue
 
 # CloudWatch alarms publish as the service itself, so both the key policy and the topic policy
 # must let it in. (EventBridge rules publish with roles of their own, via grant_publish.)
@@ -78,17 +77,8 @@ class AlertsTopic(Construct):
                 conditions=this_account,
             )
         )
-        # SQS-managed encryption: SNS and EventBridge can then send to it without a key grant.
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = dead_letter_queue(
             self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"),
             "this queue is itself the dead-letter queue of the alert subscriptions and of the "
             "rules that publish alerts; cdk-nag recognizes only queues' redrive policies",
         )

@@ -922,6 +922,12 @@ def test_frontend_rejects_an_invoke_pattern_that_misses_its_endpoint(
         make_frontend(endpoint, endpoint_name_pattern=pattern)
 
 
+def test_frontend_refuses_a_reservation_of_zero(endpoint: Any) -> None:
+    """Zero reserved concurrency would throttle every request."""
+    with pytest.raises(ValueError, match="reserved_concurrency must be at least 1"):
+        make_frontend(endpoint, reserved_concurrency=0)
+
+
 def test_frontend_refuses_an_endpoint_name_token(endpoint: Any) -> None:
     """A token would leave the function's configuration unchanged by a new model: no new
     version, no CodeDeploy deployment."""

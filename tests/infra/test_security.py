@@ -262,31 +262,6 @@ def test_reserved_concurrency_is_bounded(tmp_path: Any) -> None:
     )
 
 
-def test_front_end_refuses_a_reservation_of_zero() -> None:
-    from aws_cdk import App, Stack
-
-    from infra.constructs.model_endpoint import ModelEndpoint
-    from infra.constructs.model_frontend import ModelFrontend
-
-    stack = Stack(App(), "Frontend")
-    endpoint = ModelEndpoint(
-        stack,
-        "Endpoint",
-        endpoint_name="reserved",
-        image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1.0",
-        model_data_url="s3://bucket/model.tar.gz",
-    )
-    with pytest.raises(ValueError, match="reserved_concurrency must be at least 1"):
-        ModelFrontend(
-            stack,
-            "Frontend",
-            endpoint=endpoint,
-            model_name="reserved",
-            model_version="1",
-            reserved_concurrency=0,
-        )
-
-
 # --- front end: the web ACL production creates -------------------------------------------------
 
 
