@@ -8,12 +8,18 @@ import json
 import sys
 from pathlib import Path
 
-from aws_cdk import App
+from aws_cdk import Annotations, App
 
 from infra.config import ENVIRONMENTS_CONTEXT, ConfigError, load_environments
 from infra.nag import add_nag_checks
-from infra.pipeline.config import PIPELINE_FILE, load_pipeline_config, parse_packages_context
-from infra.pipeline.pipeline_stack import PACKAGES_CONTEXT, PipelineStack
+from infra.pipeline.approved_packages import (
+    PACKAGES_CONTEXT,
+    deliver_approved_packages,
+    parse_packages_context,
+    pinned_versions_warning,
+)
+from infra.pipeline.config import PIPELINE_FILE, PipelineConfig, load_pipeline_config
+from infra.pipeline.pipeline_stack import PipelineStack
 from infra.serving_stack import ModelServingStack
 
 # `cdk synth -c pipeline_config=<path>` picks another pipeline file (e.g. the example), and
@@ -39,32 +45,57 @@ def pinned_cli_version(package_json: Path = Path(__file__).parent / "package.jso
     return str(json.loads(package_json.read_text())["devDependencies"]["aws-cdk"])
 
 
+def approved_packages(value: object, pipeline: PipelineConfig | None) -> dict[str, str]:
+    """The versions the ``approved_model_packages`` context names (see approved_packages.py).
+    A pipeline without a model registry has no synth step that sets it: a set context there is
+    a mistake rather than something to apply silently."""
+    packages = parse_packages_context(value)
+    if packages and pipeline is not None and pipeline.model_registry is None:
+        raise ConfigError(
+            f"context {PACKAGES_CONTEXT} is set but the pipeline config has no model_registry; "
+            "add one or drop the context"
+        )
+    return packages
+
+
 def build_app(app: App | None = None, *, environments_dir: Path | None = None) -> App:
-    """Validate every environment (and the pipeline config) first, then build one stack each;
-    nothing is built on error. The environments come from ``environments_dir``, else from the
-    folder the ``safe-sagemaker:environments`` context names (the rollback drill's overlay),
-    else from infra/environments."""
+    """Validate every environment (and the pipeline config and the approved model packages)
+    first, then build one stack each; nothing is built on error. The environments come from
+    ``environments_dir``, else from the folder the ``safe-sagemaker:environments`` context
+    names (the rollback drill's overlay), else from infra/environments."""
     app = app or App()
     folder = environments_dir or app.node.try_get_context(ENVIRONMENTS_CONTEXT)
     environments = load_environments(Path(folder)) if folder else load_environments()
     pipeline_file = choose_pipeline_file(app.node.try_get_context(PIPELINE_CONTEXT))
-    pipeline = None
-    if pipeline_file is not None:
-        pipeline_config = load_pipeline_config(pipeline_file, environments)
-        packages = parse_packages_context(
-            app.node.try_get_context(PACKAGES_CONTEXT) or "", pipeline_config.model_registry
-        )
-        pipeline = (pipeline_config, packages)
+    pipeline_config = (
+        load_pipeline_config(pipeline_file, environments) if pipeline_file is not None else None
+    )
+    context = app.node.try_get_context(PACKAGES_CONTEXT)
+    approved = approved_packages(context, pipeline_config)
+    registry = pipeline_config.model_registry if pipeline_config is not None else None
+    # The top-level stacks and the pipeline's stages deploy the same versions (same stack
+    # names): `cdk deploy ProdStack` with the pipeline's context deploys what its Prod stage does.
+    environments = deliver_approved_packages(
+        environments, approved, groups=registry.model_package_groups if registry else None
+    )
     for environment in environments:
-        ModelServingStack(app, environment.stack_name, config=environment)
-    if pipeline is not None:
-        config, packages = pipeline
+        stack = ModelServingStack(app, environment.stack_name, config=environment)
+        # Only a synth without the context (a local one; the pipeline's always sets it) can
+        # disagree with the pipeline: say so where `cdk synth` and `cdk deploy` print it.
+        warning = (
+            pinned_versions_warning(environment, registry.model_package_groups)
+            if registry is not None and context is None
+            else None
+        )
+        if warning is not None:
+            Annotations.of(stack).add_warning_v2("safe-sagemaker:pinnedModelPackages", warning)
+    if pipeline_config is not None:
         PipelineStack(
             app,
             "PipelineStack",
-            config=config,
+            config=pipeline_config,
             environments={env.name: env for env in environments},
-            approved_packages=packages,
+            approved_packages=approved,
             cli_version=pinned_cli_version(),
         )
     add_nag_checks(app)

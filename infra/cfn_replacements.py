@@ -94,6 +94,18 @@ class Plan:
         return self.replaced | self.updated | self.added
 
 
+def _without_cdk_metadata(resource: dict[str, Any]) -> dict[str, Any]:
+    """``resource`` without the metadata CDK writes for itself (construct path, asset paths):
+    it changes when the same stack is synthesized inside a pipeline stage, and CloudFormation
+    records it without touching the resource."""
+    metadata = {
+        key: value
+        for key, value in resource.get("Metadata", {}).items()
+        if key != PATH_METADATA and not key.startswith("aws:asset:")
+    }
+    return {**resource, "Metadata": metadata}
+
+
 def plan(before: dict[str, Any], after: dict[str, Any]) -> Plan:
     old = before["Resources"]
     new = after["Resources"]
@@ -123,7 +135,7 @@ def plan(before: dict[str, Any], after: dict[str, Any]) -> Plan:
             for p in create_only_properties(b["Type"])
         ):
             result.replaced.add(logical_id)
-        elif a != b:
+        elif _without_cdk_metadata(a) != _without_cdk_metadata(b):
             result.updated.add(logical_id)
 
     # A replaced resource gets a new physical id and attributes: whatever refers to it changes

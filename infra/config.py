@@ -28,14 +28,25 @@ from infra.api_rules import (
     check_media_types,
     web_acl_region,
 )
+from infra.config_messages import describe_error
 from infra.deployment_configs import (
     HOOK_TIMEOUT_SECONDS,
     NON_PRODUCTION_DEFAULT,
     PRODUCTION_DEFAULT,
     check_deployment_config,
 )
+from infra.endpoint_update_policy import (
+    EXCLUDED_FAMILIES,
+    MAX_EXECUTION_TIMEOUT_SECONDS,
+    MAX_WAIT_SECONDS,
+    MIN_EXECUTION_TIMEOUT_SECONDS,
+    CapacitySize,
+    EndpointUpdatePolicy,
+    Mode,
+    PolicyError,
+)
 from infra.iam_patterns import fingerprinted_name_pattern
-from infra.instance_types import check_instance_type, is_burstable
+from infra.instance_types import check_instance_type, instance_family, is_burstable
 from infra.log_retention import ALLOWED_DAYS
 
 ENVIRONMENTS_DIR = Path(__file__).parent / "environments"
@@ -66,8 +77,10 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    # Unknown keys are typos until proven otherwise; frozen so constructs cannot mutate config.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Unknown keys are typos until proven otherwise; frozen so constructs cannot mutate config;
+    # strict so that "true" is not taken for true nor "2" for 2 (a quoted "production": "true"
+    # once passed as a silent non-production environment).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class ImageUri(_Strict):
@@ -110,9 +123,22 @@ _MODEL_PACKAGE_ARN_PATTERN = re.compile(
 )
 
 
+_UNVERSIONED_PACKAGE_ARN_PATTERN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[^/]+$"
+)
+
+
 def parse_model_package_arn(arn: str) -> dict[str, str]:
     """Region, account, group and version of a VERSIONED model package ARN."""
     match = _MODEL_PACKAGE_ARN_PATTERN.match(arn)
+    if match is None and _UNVERSIONED_PACKAGE_ARN_PATTERN.match(arn):
+        raise ValueError(
+            f"{arn!r} names no package version: it is a package group or an AWS Marketplace "
+            "model package. Marketplace packages are not served here (SageMaker's deployment "
+            "guardrails do not support Marketplace containers: it would update the endpoint "
+            "all at once with no bake); name a version of your own registry, "
+            "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>"
+        )
     if match is None:
         raise ValueError(
             f"{arn!r} is not a versioned model package ARN; use "
@@ -316,7 +342,7 @@ class MonitoringConfig(_Strict):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        return check_instance_type(value, kind="processing", example="ml.m5.xlarge")
+        return check_instance_type(value, use="processing")
 
 
 # The canary passes every request body in Lambda environment variables, 4 KB in all.
@@ -431,8 +457,83 @@ class RollbackAlarmThresholds(_AlarmWindow):
     model_latency_p99_ms: int | None = Field(default=None, gt=0)
 
 
+DeploymentStrategy = Literal["frontend-alias", "endpoint-guardrails"]
+# Where SageMaker's container products live: AWS Marketplace's registry account.
+MARKETPLACE_REGISTRY_ACCOUNTS = frozenset({"709825985650"})
+
+
+class CapacitySizeConfig(_Strict):
+    """A step of an endpoint-native update: ``CAPACITY_PERCENT`` of the variant's instances or an
+    ``INSTANCE_COUNT``."""
+
+    type: Literal["CAPACITY_PERCENT", "INSTANCE_COUNT"] = "CAPACITY_PERCENT"
+    value: int = Field(ge=1)
+
+    def size(self) -> CapacitySize:
+        return CapacitySize(type=self.type, value=self.value)
+
+
+class GuardrailsSettings(_Strict):
+    """SageMaker's own in-place update of the endpoint (``strategy`` ``endpoint-guardrails``).
+
+    ``mode``: ``canary`` (``canary_size``, default 10%, then the rest), ``linear``
+    (``linear_step_size``), ``all-at-once`` or ``rolling`` (``maximum_batch_size``,
+    ``rollback_maximum_batch_size``). Each step bakes ``wait_interval_seconds`` while the rollback
+    alarms watch. ``auto_rollback`` false leaves the update without rollback alarms (to push a
+    fix while the live model itself trips them). Not fingerprinted.
+    """
+
+    mode: Mode = "canary"
+    canary_size: CapacitySizeConfig | None = None
+    linear_step_size: CapacitySizeConfig | None = None
+    maximum_batch_size: CapacitySizeConfig | None = None
+    rollback_maximum_batch_size: CapacitySizeConfig | None = None
+    wait_interval_seconds: int = Field(default=300, ge=0, le=MAX_WAIT_SECONDS)
+    termination_wait_seconds: int | None = Field(default=None, ge=0, le=MAX_WAIT_SECONDS)
+    maximum_execution_timeout_seconds: int | None = Field(
+        default=None, ge=MIN_EXECUTION_TIMEOUT_SECONDS, le=MAX_EXECUTION_TIMEOUT_SECONDS
+    )
+    auto_rollback: bool = True
+
+    @model_validator(mode="after")
+    def _policy(self) -> GuardrailsSettings:
+        self.policy()  # raises on a field that does not fit the mode
+        return self
+
+    def policy(self) -> EndpointUpdatePolicy:
+        """The update policy, with the canary's default size of 10%."""
+        canary = self.canary_size.size() if self.canary_size else None
+        if self.mode == "canary" and canary is None:
+            canary = CapacitySize("CAPACITY_PERCENT", 10)
+
+        def size(value: CapacitySizeConfig | None) -> CapacitySize | None:
+            return value.size() if value else None
+
+        return EndpointUpdatePolicy(
+            mode=self.mode,
+            wait_interval_seconds=self.wait_interval_seconds,
+            canary_size=canary,
+            linear_step_size=size(self.linear_step_size),
+            maximum_batch_size=size(self.maximum_batch_size),
+            rollback_maximum_batch_size=size(self.rollback_maximum_batch_size),
+            termination_wait_seconds=self.termination_wait_seconds,
+            maximum_execution_timeout_seconds=self.maximum_execution_timeout_seconds,
+        )
+
+
+# Endpoint-native defaults when a model gives no ``deployment.guardrails``: a 10% canary in a
+# production environment, all at once elsewhere and for serverless models; both bake 5 minutes
+# (the post-traffic hook's default wait under frontend-alias).
+PRODUCTION_GUARDRAILS = GuardrailsSettings()
+NON_PRODUCTION_GUARDRAILS = GuardrailsSettings(mode="all-at-once")
+
+
 class DeploymentSettings(_Strict):
     """How a new version of the model (a new fingerprint) is shifted in and checked.
+
+    ``strategy``: ``frontend-alias`` (a new endpoint and a CodeDeploy shift of the front end's
+    alias) or ``endpoint-guardrails`` (SageMaker updates one stable endpoint in place, see
+    ``GuardrailsSettings``). Default: the environment's ``deployment_strategy``.
 
     ``config``: a CodeDeploy Lambda deployment configuration such as ``Canary10Percent5Minutes``
     (see ``infra.deployment_configs``). Default: the environment's ``deployment_config``.
@@ -448,6 +549,8 @@ class DeploymentSettings(_Strict):
     None of these settings is fingerprinted: tuning them never creates a new endpoint.
     """
 
+    strategy: DeploymentStrategy | None = None
+    guardrails: GuardrailsSettings | None = None
     config: str | None = None
     sample_requests: list[SampleRequest] | None = Field(default=None, min_length=1, max_length=10)
     min_invocations: int | None = Field(default=None, ge=1)
@@ -544,7 +647,7 @@ class ModelConfig(_Strict):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        return check_instance_type(value, kind="SageMaker hosting", example="ml.c5.xlarge")
+        return check_instance_type(value, use="hosting")
 
     @model_validator(mode="after")
     def _isolation_hosting(self) -> ModelConfig:
@@ -771,6 +874,8 @@ class EnvironmentConfig(_Strict):
     # How new model versions shift traffic, unless a model says otherwise (deployment.config).
     # Default: Canary10Percent5Minutes in a production environment, AllAtOnce elsewhere.
     deployment_config: str | None = None
+    # How new model versions roll out, unless a model says otherwise (deployment.strategy).
+    deployment_strategy: DeploymentStrategy = "frontend-alias"
 
     @field_validator("deployment_config")
     @classmethod
@@ -850,6 +955,22 @@ class EnvironmentConfig(_Strict):
     def stack_name(self) -> str:
         return f"{self.name.capitalize()}Stack"
 
+    def strategy_for(self, model: ModelConfig) -> DeploymentStrategy:
+        return model.deployment.strategy or self.deployment_strategy
+
+    def endpoint_native(self, model: ModelConfig) -> bool:
+        """True when SageMaker rolls ``model`` out in place (``endpoint-guardrails``)."""
+        return self.strategy_for(model) == "endpoint-guardrails"
+
+    def guardrails_for(self, model: ModelConfig) -> GuardrailsSettings | None:
+        """The endpoint-native update settings of ``model``; None under frontend-alias."""
+        if not self.endpoint_native(model):
+            return None
+        # A serverless endpoint has no instances to size a canary in: all at once everywhere.
+        production = self.production and model.serverless is None
+        default = PRODUCTION_GUARDRAILS if production else NON_PRODUCTION_GUARDRAILS
+        return model.deployment.guardrails or default
+
     @property
     def creates_web_acl(self) -> bool:
         """Whether the stack creates the API's web ACL: when none is given, in production
@@ -860,16 +981,23 @@ class EnvironmentConfig(_Strict):
         return self.production if enabled is None else enabled
 
     def endpoint_name_prefix(self, model: ModelConfig) -> str:
-        """Every endpoint of ``model`` is named ``<prefix><fingerprint>``."""
+        """Every endpoint of ``model`` is named ``<prefix><fingerprint>``; under
+        endpoint-guardrails the one endpoint is named exactly ``<env>-<model>``."""
+        if self.endpoint_native(model):
+            return f"{self.name}-{model.name}"
         return f"{self.name}-{model.name}-"
 
     def endpoint_name(self, model: ModelConfig) -> str:
+        if self.endpoint_native(model):
+            return self.endpoint_name_prefix(model)
         return self.endpoint_name_prefix(model) + model.fingerprint()
 
     def endpoint_name_pattern(self, model: ModelConfig) -> str:
         """IAM pattern matching every endpoint name of ``model`` (blue and green) and no other:
         ``?`` matches exactly one character, so another model whose name merely starts the same
-        (``fraud-detector-v2``) is not covered."""
+        (``fraud-detector-v2``) is not covered. Under endpoint-guardrails: the one name."""
+        if self.endpoint_native(model):
+            return self.endpoint_name(model)
         return fingerprinted_name_pattern(self.endpoint_name_prefix(model), FINGERPRINT_LENGTH)
 
     def deployment_config_for(self, model: ModelConfig) -> str:
@@ -898,6 +1026,7 @@ def _check_environment(env: EnvironmentConfig) -> None:
         _check_model_hosting(model, where)
         _check_model_observability(env, model, where)
         _check_model_deployment(model, where)
+        _check_guardrails(env, model, where)
         # A model package is pinned by its version number: the tag rule is for images.
         if env.production and model.image is not None and not model.image.is_pinned:
             raise _FieldError(
@@ -963,6 +1092,45 @@ def _check_model_deployment(model: ModelConfig, where: str) -> None:
             f"{SAMPLE_REQUESTS_MAX_BYTES} the pre-traffic hook's environment can carry; send "
             "fewer or smaller samples",
         )
+
+
+def _check_guardrails(env: EnvironmentConfig, model: ModelConfig, where: str) -> None:
+    """SageMaker's documented exclusions of deployment guardrails, as config errors: where it
+    would silently update all at once without a bake, or refuse the update."""
+    settings = env.guardrails_for(model)
+    block = where + ".deployment.guardrails"
+    if settings is None:
+        if model.deployment.guardrails is not None:
+            raise _FieldError(
+                block,
+                "guardrails apply to strategy endpoint-guardrails only; set "
+                "deployment.strategy to endpoint-guardrails or remove guardrails",
+            )
+        return
+    fix = "or set deployment.strategy to frontend-alias, which shifts to a new endpoint"
+    if model.serverless is None and instance_family(model.instance_type) in EXCLUDED_FAMILIES:
+        raise _FieldError(
+            where + ".instance_type",
+            f"SageMaker's deployment guardrails do not support {model.instance_type} "
+            "(Inferentia 1): it would update the endpoint all at once with no bake; choose "
+            f"another family (e.g. ml.inf2), {fix}",
+        )
+    image = model.image
+    if image is not None and image.ecr_account in MARKETPLACE_REGISTRY_ACCOUNTS:
+        raise _FieldError(
+            where + ".image_uri",
+            "this is an AWS Marketplace container, which SageMaker's deployment guardrails do "
+            f"not support (it would update all at once with no bake); {fix}",
+        )
+    scaling = model.autoscaling
+    smallest = scaling.min_capacity if scaling else model.initial_instance_count
+    largest = scaling.max_capacity if scaling else model.initial_instance_count
+    try:
+        settings.policy().check_fleet(
+            smallest=smallest, largest=largest, serverless=model.serverless is not None
+        )
+    except PolicyError as error:
+        raise _FieldError(f"{block}.{error.field}", str(error)) from None
 
 
 def _check_api(env: EnvironmentConfig) -> None:
@@ -1123,10 +1291,7 @@ def load_environment(path: Path) -> EnvironmentConfig:
 
 
 def _message(error: Any) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown field (a typo?); remove it or check the config reference in the README"
-    message = str(error["msg"])
-    return message.removeprefix("Value error, ")
+    return describe_error(error, EnvironmentConfig)
 
 
 def load_environments(directory: Path = ENVIRONMENTS_DIR) -> list[EnvironmentConfig]:

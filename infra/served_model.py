@@ -18,17 +18,30 @@ from infra.constructs.blue_green_deployment import BlueGreenDeployment, lambda_d
 from infra.constructs.capture_bucket import DataCaptureBucket
 from infra.constructs.endpoint_alarms import EndpointAlarms
 from infra.constructs.endpoint_autoscaling import EndpointAutoscaling
+from infra.constructs.endpoint_rollback_alarms import EndpointRollbackAlarms
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import ModelFrontend
 from infra.constructs.model_monitor import DataQualityMonitor
 from infra.constructs.rollback_alarms import GreenRollbackAlarms
 from infra.log_retention import retention_days
 
+# The front end's ModelVersion under endpoint-guardrails: the model version lives in the
+# endpoint's config, which SageMaker switches; the front end must not change with it.
+ENDPOINT_MANAGED_MODEL_VERSION = "endpoint-managed"
+
 
 class ServedModel(Construct):
     """Endpoint, autoscaling and alarms of one configured model, and its blue/green front end:
     ``frontend`` (function, version, alias ``live``) and ``deployment`` (CodeDeploy group,
-    hooks, rollback alarms)."""
+    hooks, rollback alarms).
+
+    Under ``endpoint-guardrails`` (``endpoint_native``) the endpoint keeps one name and SageMaker
+    rolls new model versions out in place (``endpoint.update_policy``, watched by
+    ``endpoint_rollback_alarms``); the front end names that endpoint and no model version, so a
+    model change publishes no new Lambda version. CodeDeploy then shifts the alias only for
+    front-end changes, judged by the new version's own errors (``rollback_alarms``,
+    front-end only) and the pre-traffic hook's samples, with no capacity matching (one
+    endpoint)."""
 
     def __init__(
         self,
@@ -56,6 +69,8 @@ class ServedModel(Construct):
         self.endpoint_name_prefix = environment.endpoint_name_prefix(model)
         removal = RemovalPolicy.RETAIN if environment.production else RemovalPolicy.DESTROY
         endpoint_name = environment.endpoint_name(model)
+        self.endpoint_native = environment.endpoint_native(model)
+        guardrails = environment.guardrails_for(model)
         capture = model.data_capture
         if capture.enabled and capture_bucket is None:
             raise ValueError(f"model {model.name!r} captures data but no capture_bucket was given")
@@ -88,6 +103,11 @@ class ServedModel(Construct):
             )
             if capture_bucket is not None and capture.enabled
             else None,
+            update_policy=guardrails.policy() if guardrails else None,
+            version=self.fingerprint if self.endpoint_native else None,
+            # AWS: autoscaling is blocked during an update; the new fleet starts at the old
+            # fleet's current size instead of initial_instance_count.
+            retain_variant_properties=self.endpoint_native and model.autoscaling is not None,
         )
         if not model.network_isolated:
             # checkov reads skips with their reasons from the resource's Metadata.
@@ -139,6 +159,23 @@ class ServedModel(Construct):
             evaluation_periods=thresholds.evaluation_periods,
             datapoints_to_alarm=thresholds.datapoints_to_alarm,
         )
+        self.endpoint_rollback_alarms: EndpointRollbackAlarms | None = None
+        if guardrails is not None and guardrails.auto_rollback:
+            rollback = model.deployment.rollback_alarms
+            self.endpoint_rollback_alarms = EndpointRollbackAlarms(
+                self,
+                "EndpointRollbackAlarms",
+                endpoint=self.endpoint,
+                max_error_ratio=rollback.max_error_ratio,
+                min_requests=rollback.min_requests,
+                model_latency_p99_ms=(
+                    rollback.model_latency_p99_ms or model.alarms.model_latency_p99_ms
+                ),
+                period=durations.seconds(rollback.period_seconds),
+                evaluation_periods=rollback.evaluation_periods,
+                datapoints_to_alarm=rollback.datapoints_to_alarm,
+                alarm_action=alerts.alarm_action,
+            )
         self._add_blue_green(
             environment=environment,
             model=model,
@@ -205,7 +242,9 @@ class ServedModel(Construct):
             "Frontend",
             endpoint=self.endpoint,
             model_name=model.name,
-            model_version=self.fingerprint,
+            model_version=(
+                ENDPOINT_MANAGED_MODEL_VERSION if self.endpoint_native else self.fingerprint
+            ),
             endpoint_name_pattern=environment.endpoint_name_pattern(model),
             allowed_content_types=model.allowed_content_types,
             reserved_concurrency=model.reserved_concurrency,
@@ -227,6 +266,7 @@ class ServedModel(Construct):
             evaluation_periods=rollback.evaluation_periods,
             datapoints_to_alarm=rollback.datapoints_to_alarm,
             alarm_action=alerts.alarm_action,
+            frontend_only=self.endpoint_native,
         )
         self.deployment = BlueGreenDeployment(
             self,
@@ -234,7 +274,8 @@ class ServedModel(Construct):
             frontend=self.frontend,
             endpoint=self.endpoint,
             layers=hook_layers,
-            autoscaling=self.autoscaling,
+            # One endpoint under endpoint-guardrails: there is no green fleet to size.
+            autoscaling=None if self.endpoint_native else self.autoscaling,
             application=application,
             deployment_config=lambda_deployment_config(environment.deployment_config_for(model)),
             rollback_alarms=self.rollback_alarms.alarms,

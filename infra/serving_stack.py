@@ -25,6 +25,7 @@ from infra.constructs.blue_green_deployment import (
 )
 from infra.constructs.capture_bucket import DataCaptureBucket
 from infra.constructs.deployment_notifications import DeploymentNotifications
+from infra.constructs.endpoint_deployment_notifications import EndpointDeploymentNotifications
 from infra.constructs.endpoint_log_groups import EndpointLogGroupProvider
 from infra.constructs.model_frontend import CODE_FOLDER as FRONTEND_CODE
 from infra.constructs.operations_dashboard import DashboardModel, OperationsDashboard, alarms_of
@@ -147,6 +148,23 @@ class ModelServingStack(Stack):
             )
             for model in config.models
         }
+        # SageMaker's own rollouts (endpoint-guardrails models) reach the topic too.
+        native = [
+            served.endpoint.endpoint_arn
+            for served in self.models.values()
+            if served.endpoint_native
+        ]
+        self.endpoint_deployment_notifications = (
+            EndpointDeploymentNotifications(
+                self,
+                "EndpointDeploymentNotifications",
+                endpoint_arns=native,
+                topic=self.alerts.topic,
+                dead_letter_queue=self.alerts.dead_letter_queue,
+            )
+            if native
+            else None
+        )
         self.api = self._add_prediction_api(removal)
         self.canary = self._add_canary(removal) if config.canary.enabled else None
         # Last: it shows every alarm defined above.

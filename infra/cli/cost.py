@@ -13,7 +13,7 @@ from infra.cli import options, output
 from infra.cli.context import Context
 from infra.cli.pricing import Prices, load_prices
 from infra.cli.rollout import RolloutTime, every_strategy
-from infra.config import EnvironmentConfig, ModelConfig
+from infra.config import EnvironmentConfig, GuardrailsSettings, ModelConfig
 
 EXAMPLES = """
 \b
@@ -145,13 +145,20 @@ def shared_lines(env: EnvironmentConfig, prices: Prices) -> list[Line]:
 
 def rollouts(env: EnvironmentConfig, prices: Prices) -> list[Rollout]:
     """Green runs at blue's size beside it for the whole rollout: the floor here (more when blue
-    has scaled out, as the pre-traffic hook matches blue's current count)."""
+    has scaled out, as the pre-traffic hook matches blue's current count). An
+    endpoint-guardrails model has one row, its configured update (``guardrails_rollout``)."""
     result = []
     for model in env.models:
         if model.serverless is not None:
             continue
         count = fleet_floor(model)
         price = prices.per_hour("hosting", model.instance_type)
+        guardrails = env.guardrails_for(model)
+        if guardrails is not None:
+            result.append(
+                guardrails_rollout(model, guardrails, price, prices["endpoint_create_minutes"])
+            )
+            continue
         times: list[RolloutTime] = every_strategy(
             model.deployment.metrics_wait_seconds, prices["endpoint_create_minutes"]
         )
@@ -168,6 +175,29 @@ def rollouts(env: EnvironmentConfig, prices: Prices) -> list[Rollout]:
                 )
             )
     return result
+
+
+def guardrails_rollout(
+    model: ModelConfig, guardrails: GuardrailsSettings, price: float, create_minutes: float
+) -> Rollout:
+    """SageMaker's in-place update: the new fleet is provisioned (as long as a new endpoint
+    takes), then every step bakes ``wait_interval_seconds`` and blue is kept for the termination
+    wait. Blue/green runs a whole second fleet meanwhile; rolling only one batch more."""
+    policy = guardrails.policy()
+    count = fleet_floor(model)
+    minutes = create_minutes + policy.baking_seconds(count) / 60
+    extra = count
+    if policy.mode == "rolling":
+        assert policy.maximum_batch_size is not None
+        extra = policy.maximum_batch_size.instances(count)
+    return Rollout(
+        model=model.name,
+        strategy=f"endpoint-guardrails {policy.mode}",
+        configured=True,
+        minutes=round(minutes, 1),
+        extra_instances=extra,
+        extra_cost=round(extra * price * minutes / 60, 2),
+    )
 
 
 def estimate(env: EnvironmentConfig, prices: Prices, rps: float = 0.0) -> Estimate:

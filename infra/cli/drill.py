@@ -65,6 +65,17 @@ def refuse_production(environment: EnvironmentConfig) -> None:
         )
 
 
+def refuse_endpoint_native(environment: EnvironmentConfig, model: ModelConfig) -> None:
+    """The drill fails a CodeDeploy shift; SageMaker's own in-place update has none."""
+    if environment.endpoint_native(model):
+        raise CliError(
+            f"refusing to drill {model.name!r}: it rolls out with endpoint-guardrails "
+            "(SageMaker's own in-place update, no CodeDeploy shift for the drill to fail and "
+            "watch); drill a frontend-alias model",
+            EXIT_FAILED,
+        )
+
+
 def failing_model(model: ModelConfig, stamp: str) -> dict[str, Any]:
     """``model`` as a raw config entry whose new version cannot pass the pre-traffic hook."""
     raw = model.model_dump(mode="json", exclude_defaults=False)
@@ -177,7 +188,7 @@ def drill(
 
     Exits 0 only when the rollback was observed and the environment restored."""
     environment = context.environment(env_name)
-    find_model(environment, model)
+    refuse_endpoint_native(environment, find_model(environment, model))
     refuse_production(environment)
     if not yes:
         click.confirm(

@@ -84,12 +84,19 @@ def render(result: ReleasePlan, costs: dict[str, float | None]) -> None:
     out.print(f"[bold]{result.stack}[/bold]: {len(result.risks)} risk(s)")
     for model in result.models:
         summary = _summary(model.changes)
-        if not model.new_endpoint:
+        if model.in_place:
+            out.print(
+                f"  {model.model}: UPDATED IN PLACE {model.green} (SageMaker's own rollout)",
+                highlight=False,
+            )
+        elif not model.new_endpoint:
             out.print(f"  {model.model}: no new endpoint ({summary})", highlight=False)
             continue
-        out.print(
-            f"  {model.model}: NEW ENDPOINT {model.green} beside {model.blue}", highlight=False
-        )
+        else:
+            out.print(
+                f"  {model.model}: NEW ENDPOINT {model.green} beside {model.blue}",
+                highlight=False,
+            )
         for cause in model.causes:
             out.print(
                 f"    because {cause.field}: {cause.before!r} -> {cause.after!r}",
@@ -150,7 +157,9 @@ def preview(
             synthesized = fresh_synth(stack, Path(folder))
     create_minutes = load_prices(prices_path)["endpoint_create_minutes"]
     result = release_plan(deployed, synthesized, stack, create_minutes)
-    costs = {m.model: overlap_cost(m, prices_path) for m in result.models if m.new_endpoint}
+    costs = {
+        m.model: overlap_cost(m, prices_path) for m in result.models if m.new_endpoint or m.in_place
+    }
     if as_json:
         document = result.as_json()
         for model in document["models"]:

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 from infra.cfn_replacements import PATH_METADATA, plan
 from infra.cli.rollout import config_name, rollout_time
+from infra.endpoint_update_policy import CapacitySize, EndpointUpdatePolicy
 
 # Resources that requests pass through. Replacing one of these in place (rather than beside
 # the old one, as blue/green does for endpoints) drops or fails traffic while it happens.
@@ -58,6 +59,8 @@ class ModelPlan:
     green: str | None
     causes: list[FieldChange] = field(default_factory=list)
     strategy: str | None = None
+    # endpoint-guardrails: the same endpoint, updated in place by SageMaker's own rollout.
+    in_place: bool = False
     rollout_minutes: float | None = None
     overlap_instances: int | None = None
     instance_type: str | None = None
@@ -84,10 +87,16 @@ class _Side:
     def __init__(self, template: dict[str, Any], stack: str) -> None:
         self.resources: dict[str, dict[str, Any]] = template.get("Resources", {})
         self.prefix = f"{stack}/"
+        # A stack the delivery pipeline deployed sits below its stage's path
+        # (PipelineStack/Prod/ProdStack/...); paths below the stack are the same.
+        self.staged_prefix = f"/{stack}/"
 
     def path(self, logical_id: str) -> str:
         metadata = self.resources[logical_id].get("Metadata", {})
-        return str(metadata.get(PATH_METADATA, logical_id)).removeprefix(self.prefix)
+        path = str(metadata.get(PATH_METADATA, logical_id))
+        if not path.startswith(self.prefix) and self.staged_prefix in path:
+            return path.split(self.staged_prefix, 1)[1]
+        return path.removeprefix(self.prefix)
 
     def at(self, path: str) -> dict[str, Any] | None:
         for logical_id in self.resources:
@@ -205,6 +214,17 @@ def release_plan(
                     strategy, wait, create_minutes
                 ).total_minutes
             model_plan.overlap_instances, model_plan.instance_type = _fleet(new, model)
+        elif (policy := endpoint_update_policy(new, model)) is not None and any(
+            c.path == f"{model}/{DEFINING_SUFFIXES[1]}" and c.action == "replace" for c in mine
+        ):
+            model_plan.in_place = True
+            model_plan.causes = _causes(old, new, model, None, None)
+            model_plan.strategy = f"endpoint-guardrails {policy.mode}"
+            fleet, model_plan.instance_type = _fleet(new, model)
+            size = fleet or 1
+            model_plan.rollout_minutes = create_minutes + policy.baking_seconds(size) / 60
+            batch = policy.maximum_batch_size
+            model_plan.overlap_instances = batch.instances(size) if batch else fleet
         plans.append(model_plan)
     in_models = tuple(f"{m}/" for m in models)
     shared = [c for _, c in changes if not c.path.startswith(in_models)]
@@ -223,6 +243,10 @@ def risks(old: _Side, new: _Side, changes: list[tuple[str, Change]]) -> list[Ris
                 Risk(change.path, change.type, "replaced in place: serves traffic while replaced")
             )
         elif change.action == "update" and change.type == "AWS::SageMaker::Endpoint":
+            model = change.path.removesuffix(ENDPOINT_SUFFIX).rstrip("/")
+            if endpoint_update_policy(new, model) is not None:
+                found += _guardrails_risks(old, new, model)
+                continue
             found.append(
                 Risk(
                     change.path,
@@ -238,3 +262,58 @@ def _renamed(old: _Side, new: _Side, logical_id: str) -> bool:
     before = old.resources.get(logical_id, {}).get("Properties", {}).get("EndpointName")
     after = new.resources.get(logical_id, {}).get("Properties", {}).get("EndpointName")
     return before != after
+
+
+def _capacity(value: Any) -> CapacitySize | None:
+    return CapacitySize(value["Type"], value["Value"]) if isinstance(value, dict) else None
+
+
+def endpoint_update_policy(side: _Side, model: str) -> EndpointUpdatePolicy | None:
+    """The endpoint's SageMaker update policy (its ``DeploymentConfig``), if it has one."""
+    endpoint = side.at(f"{model}/{ENDPOINT_SUFFIX}") or {}
+    config = endpoint.get("Properties", {}).get("DeploymentConfig")
+    if not isinstance(config, dict):
+        return None
+    rolling = config.get("RollingUpdatePolicy")
+    if isinstance(rolling, dict):
+        return EndpointUpdatePolicy(
+            mode="rolling",
+            wait_interval_seconds=rolling.get("WaitIntervalInSeconds", 0),
+            maximum_batch_size=_capacity(rolling.get("MaximumBatchSize")),
+            rollback_maximum_batch_size=_capacity(rolling.get("RollbackMaximumBatchSize")),
+            maximum_execution_timeout_seconds=rolling.get("MaximumExecutionTimeoutInSeconds"),
+        )
+    blue_green = config.get("BlueGreenUpdatePolicy", {})
+    routing = blue_green.get("TrafficRoutingConfiguration", {})
+    modes = {"CANARY": "canary", "LINEAR": "linear"}
+    return EndpointUpdatePolicy(
+        mode=modes.get(routing.get("Type"), "all-at-once"),  # type: ignore[arg-type]
+        wait_interval_seconds=routing.get("WaitIntervalInSeconds", 0),
+        canary_size=_capacity(routing.get("CanarySize")),
+        linear_step_size=_capacity(routing.get("LinearStepSize")),
+        termination_wait_seconds=blue_green.get("TerminationWaitInSeconds"),
+        maximum_execution_timeout_seconds=blue_green.get("MaximumExecutionTimeoutInSeconds"),
+    )
+
+
+def _guardrails_risks(old: _Side, new: _Side, model: str) -> list[Risk]:
+    """AWS: an update that changes the instance type of a variant autoscaling scales fails;
+    the variant must first be deregistered (a deploy without autoscaling)."""
+
+    def instance_type(side: _Side) -> Any:
+        config = side.at(f"{model}/{DEFINING_SUFFIXES[1]}") or {}
+        variants = config.get("Properties", {}).get("ProductionVariants") or [{}]
+        return variants[0].get("InstanceType")
+
+    scaled = old.at(f"{model}/Autoscaling/Target/Resource") is not None
+    if not scaled or instance_type(old) == instance_type(new):
+        return []
+    return [
+        Risk(
+            f"{model}/{ENDPOINT_SUFFIX}",
+            "AWS::SageMaker::Endpoint",
+            f"instance type {instance_type(old)} -> {instance_type(new)} of a variant that "
+            "autoscaling scales: SageMaker refuses the update until the variant is deregistered; "
+            "deploy once without autoscaling, then the new type with autoscaling",
+        )
+    ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
@@ -54,3 +57,48 @@ def threshold_alarm(
         if notify_ok:
             alarm.add_ok_action(alarm_action)
     return alarm
+
+
+def guarded_alarm(
+    scope: Construct,
+    construct_id: str,
+    *,
+    value: str,
+    minimum: int,
+    metrics: Mapping[str, cloudwatch.IMetric],
+    label: str,
+    period: Duration,
+    threshold: float,
+    description: str,
+    evaluation_periods: int = 1,
+    datapoints_to_alarm: int = 1,
+    alarm_action: cloudwatch.IAlarmAction | None = None,
+    alarm_name: str | None = None,
+) -> cloudwatch.Alarm:
+    """A ``threshold_alarm`` on the math expression ``value``, judged only in periods where the
+    metric ``n`` reaches ``minimum`` (the alarm sees 0 otherwise): a ratio or a percentile over
+    a handful of requests decides nothing.
+
+    :param value: the expression judged, over the ids of ``metrics`` (e.g. ``FILL(e, 0) / n``).
+    :param minimum: the least ``n`` a period for ``value`` to count.
+    :param metrics: the metrics by expression id; one of them is ``n``.
+    :param label: the expression's label.
+    :param period: the expression's period.
+    Others: as ``threshold_alarm``.
+    """
+    return threshold_alarm(
+        scope,
+        construct_id,
+        alarm_name=alarm_name,
+        metric=cloudwatch.MathExpression(
+            expression=f"IF(n >= {minimum}, {value}, 0)",
+            using_metrics=dict(metrics),
+            label=label,
+            period=period,
+        ),
+        threshold=threshold,
+        description=description,
+        evaluation_periods=evaluation_periods,
+        datapoints_to_alarm=datapoints_to_alarm,
+        alarm_action=alarm_action,
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Duration
@@ -18,6 +18,7 @@ from infra.config import ImageUri, parse_image_uri, parse_model_package_arn, par
 from infra.constructs.endpoint_log_groups import EndpointLogGroup, EndpointLogGroupProvider
 from infra.constructs.grants import account_service_principal, add_statement, grant_image_pull
 from infra.constructs.stack_facts import StackFacts, stack_facts
+from infra.endpoint_update_policy import MAX_ROLLBACK_ALARMS, CapacitySize, EndpointUpdatePolicy
 from infra.instance_types import has_local_nvme, instance_family
 from infra.nag import acknowledge, wildcard_resource, wildcard_resources
 
@@ -60,6 +61,9 @@ class ModelEndpoint(Construct):
         log_group_tags: Mapping[str, str] | None = None,
         log_group_provider: EndpointLogGroupProvider | None = None,
         data_capture_config: sagemaker.CfnEndpointConfig.DataCaptureConfigProperty | None = None,
+        update_policy: EndpointUpdatePolicy | None = None,
+        version: str | None = None,
+        retain_variant_properties: bool = False,
         network_isolation: bool | None = None,
     ) -> None:
         """
@@ -103,6 +107,18 @@ class ModelEndpoint(Construct):
             retry, a revert) adopts the group. Default: the stack's
             ``EndpointLogGroupProvider.of``.
         :param data_capture_config: request/response capture settings. Default: no capture.
+        :param update_policy: how SageMaker updates this endpoint in place when its endpoint
+            config changes (deployment guardrails: canary, linear, all at once, rolling), with
+            the alarms of ``add_rollback_alarm``. For an endpoint whose name stays the same
+            across model versions. Default: none (SageMaker's plain blue/green, all at once).
+        :param version: the model version (e.g. its fingerprint) when ``endpoint_name`` stays
+            the same across versions: the execution role is then one per version, so that the
+            old fleet keeps its own artifact permissions while SageMaker still may roll back to
+            it. Default: the role is one per endpoint name.
+        :param retain_variant_properties: an in-place update keeps the variant's current
+            instance count (and weight) instead of the new config's initial count; set it when
+            autoscaling sizes the variant, so the new fleet starts as large as the old one is.
+            Default: false.
         :param network_isolation: ``EnableNetworkIsolation`` on the Model: the serving
             container has no network at all (SageMaker still downloads the artifact and the
             image, and captures data, outside it). Serverless endpoints do not support it.
@@ -129,6 +145,12 @@ class ModelEndpoint(Construct):
         if any(artifact) if model_package_arn is not None else not all(artifact):
             raise ValueError("give image_uri and model_data_url, or model_package_arn alone")
         instance_family(instance_type)  # raises on a malformed type
+        if update_policy is not None:
+            update_policy.check_fleet(
+                smallest=initial_instance_count,
+                largest=initial_instance_count,
+                serverless=serverless,
+            )
 
         facts = stack_facts(self)
         self._metrics: dict[tuple[str, str, str, int], tuple[Duration, cloudwatch.Metric]] = {}
@@ -137,6 +159,8 @@ class ModelEndpoint(Construct):
         self.instance_type: str | None = None if serverless else instance_type
         self.serverless = serverless
         self.endpoint_arn = facts.arn("sagemaker", "endpoint", endpoint_name)
+        self.update_policy = update_policy
+        self.rollback_alarms: list[cloudwatch.IAlarm] = []
 
         # Precreated (SageMaker would create it unencrypted and never expiring), and adopted
         # when the name comes back: a retried rollout or a revert finds the group it left.
@@ -158,7 +182,7 @@ class ModelEndpoint(Construct):
         # scale out nor capture).
         self.role: iam.IRole = role or iam.Role(
             self,
-            f"ExecutionRole-{endpoint_name}",
+            f"ExecutionRole-{endpoint_name}" + (f"-{version}" if version else ""),
             assumed_by=account_service_principal(self, "sagemaker.amazonaws.com"),
             description=f"Runs the model container of SageMaker endpoint {endpoint_name}",
         )
@@ -239,8 +263,27 @@ class ModelEndpoint(Construct):
             "Resource",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            deployment_config=_deployment_config(update_policy, ()) if update_policy else None,
+            retain_all_variant_properties=True if retain_variant_properties else None,
         )
         self.endpoint.node.add_dependency(self.log_group_resource)
+
+    def add_rollback_alarm(self, alarm: cloudwatch.IAlarm) -> None:
+        """Have SageMaker roll an in-place update back when ``alarm`` goes off during a bake
+        (``AutoRollbackConfiguration``; at most 10). Needs ``update_policy``. The execution role
+        may describe the alarm, as SageMaker asks."""
+        if self.update_policy is None:
+            raise ValueError("rollback alarms need an update_policy (an in-place update)")
+        if len(self.rollback_alarms) == MAX_ROLLBACK_ALARMS:
+            raise ValueError(f"SageMaker takes at most {MAX_ROLLBACK_ALARMS} rollback alarms")
+        self.rollback_alarms.append(alarm)
+        self.endpoint.deployment_config = _deployment_config(
+            self.update_policy, self.rollback_alarms
+        )
+        add_statement(
+            self.role,
+            iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[alarm.alarm_arn]),
+        )
 
     def _grant_model_package(self, facts: StackFacts, arn: str) -> list[str]:
         """Add the statements to use the package; return their wildcard resources."""
@@ -394,3 +437,48 @@ class ModelEndpoint(Construct):
             actions=["sagemaker:InvokeEndpoint"],
             resource_arns=[self.endpoint_arn],
         )
+
+
+_TRAFFIC_ROUTING = {"canary": "CANARY", "linear": "LINEAR", "all-at-once": "ALL_AT_ONCE"}
+
+
+def _capacity(size: CapacitySize | None) -> sagemaker.CfnEndpoint.CapacitySizeProperty | None:
+    if size is None:
+        return None
+    return sagemaker.CfnEndpoint.CapacitySizeProperty(type=size.type, value=size.value)
+
+
+def _deployment_config(
+    policy: EndpointUpdatePolicy, alarms: Sequence[cloudwatch.IAlarm]
+) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
+    """The endpoint's ``DeploymentConfig``: one update policy and the rollback alarms."""
+    rollback = (
+        sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+            alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
+        )
+        if alarms
+        else None
+    )
+    if policy.mode == "rolling":
+        return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+            rolling_update_policy=sagemaker.CfnEndpoint.RollingUpdatePolicyProperty(
+                maximum_batch_size=_capacity(policy.maximum_batch_size),  # type: ignore[arg-type]
+                rollback_maximum_batch_size=_capacity(policy.rollback_maximum_batch_size),
+                wait_interval_in_seconds=policy.wait_interval_seconds,
+                maximum_execution_timeout_in_seconds=policy.maximum_execution_timeout_seconds,
+            ),
+            auto_rollback_configuration=rollback,
+        )
+    return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+        blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+            traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+                type=_TRAFFIC_ROUTING[policy.mode],
+                canary_size=_capacity(policy.canary_size),
+                linear_step_size=_capacity(policy.linear_step_size),
+                wait_interval_in_seconds=policy.wait_interval_seconds,
+            ),
+            termination_wait_in_seconds=policy.termination_wait_seconds,
+            maximum_execution_timeout_in_seconds=policy.maximum_execution_timeout_seconds,
+        ),
+        auto_rollback_configuration=rollback,
+    )

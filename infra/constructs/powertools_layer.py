@@ -5,21 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
-import jsii
-from aws_cdk import (
-    AssetHashType,
-    BundlingOptions,
-    DockerImage,
-    ILocalBundling,
-    RemovalPolicy,
-)
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -29,11 +21,14 @@ DISTRIBUTION = "aws-lambda-powertools"
 _RUNTIME_PROVIDED = frozenset(
     {"boto3", "botocore", "jmespath", "s3transfer", "urllib3", "python-dateutil", "six"}
 )
-# Bump when the layer's layout changes, so that the asset hash changes with it.
-_LAYOUT_VERSION = "2"
-# Built layer archives, one per asset hash (git-ignored). Zipping Powertools' few hundred files
-# costs seconds on a busy disk; copying one archive into each fresh cdk.out costs milliseconds.
+# Bump when build_layer_archive changes how it writes an archive (entry names, times, modes,
+# compression): the cache is keyed by the files' contents, which such a change leaves alone.
+_ARCHIVE_FORMAT = "3"
+# Built layer archives, one per content digest (git-ignored). Zipping Powertools' few hundred
+# files costs seconds on a busy disk; reading them to key the cache costs a tenth of that.
 CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "lambda-layers"
+# Where archives go when the checkout is read-only.
+_FALLBACK_CACHE_DIR = Path(tempfile.gettempdir()) / "safe-sagemaker-lambda-layers"
 # Zip entries carry this time instead of the files' mtimes, so an archive is reproducible.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -73,55 +68,61 @@ def _installed_files(distribution: metadata.Distribution) -> list[tuple[Path, Pa
     return files
 
 
-def build_layer_archive(distributions: Sequence[metadata.Distribution], target: Path) -> None:
-    """Write the layer (``python/<package>``) as a reproducible zip, atomically: parallel
-    synths (pytest-xdist) never read half an archive."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+def layer_contents(distributions: Sequence[metadata.Distribution]) -> list[tuple[str, bytes]]:
+    """The layer's entries (``python/<path>``, bytes), sorted: what the archive holds."""
     entries = sorted(
         (f"python/{relative.as_posix()}", source)
         for distribution in distributions
         for source, relative in _installed_files(distribution)
     )
+    return [(name, source.read_bytes()) for name, source in entries]
+
+
+def build_layer_archive(contents: Sequence[tuple[str, bytes]], target: Path) -> None:
+    """Write ``contents`` as a reproducible zip, atomically: parallel synths (pytest-xdist)
+    never read half an archive."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, source in entries:
+        for name, data in contents:
             info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, source.read_bytes())
+            archive.writestr(info, data)
     os.replace(partial, target)
 
 
-@jsii.implements(ILocalBundling)
-class _CachedLayerArchive:
-    """Local bundling: one zip in the output folder, which CDK uploads as it is. No Docker, no
-    download; the zip is built from the installed packages once per asset hash."""
-
-    def __init__(self, distributions: Sequence[metadata.Distribution], asset_hash: str) -> None:
-        self._distributions = distributions
-        self._name = f"powertools-{asset_hash}.zip"
-
-    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
-        cached = CACHE_DIR / self._name
-        if not cached.exists():
-            try:
-                build_layer_archive(self._distributions, cached)
-            except OSError:  # a read-only checkout: build straight into the output
-                build_layer_archive(self._distributions, Path(output_dir) / self._name)
-                return True
-        shutil.copyfile(cached, Path(output_dir) / self._name)
-        return True
+def layer_archive(distributions: Sequence[metadata.Distribution]) -> Path:
+    """The layer's zip, built on first use and then taken from the cache. The cache key is a
+    digest of every entry's name and bytes, so an archive is reused only for the same files."""
+    contents = layer_contents(distributions)
+    digest = hashlib.sha256(_ARCHIVE_FORMAT.encode())
+    for name, data in contents:
+        digest.update(f"\0{name}\0{len(data)}\0".encode())
+        digest.update(data)
+    file_name = f"powertools-{digest.hexdigest()}.zip"
+    for directory in (CACHE_DIR, _FALLBACK_CACHE_DIR):
+        cached = directory / file_name
+        if cached.exists():
+            return cached
+        try:
+            build_layer_archive(contents, cached)
+        except OSError:  # a read-only checkout: try the next directory
+            continue
+        return cached
+    raise OSError(f"cannot write the Powertools layer archive to {CACHE_DIR} or its fallback")
 
 
 class PowertoolsLayer(Construct):
     """``aws-lambda-powertools`` as installed where ``cdk synth`` runs, plus the pure-Python
     dependencies it imports that the Lambda runtime lacks (``typing_extensions``).
 
-    The asset hash is derived from the distributions' names and versions, not from their
-    files, so synth neither hashes megabytes nor changes the layer unless a version changes.
-    The archive is built once per hash into ``.cache/lambda-layers/`` and copied into each
-    ``cdk.out`` that lacks it. Install the version pinned in ``requirements.txt``: the layer
-    ships whatever the synth environment has.
+    The layer is a zip built at construction (no Docker, no download, no CDK bundling) and
+    staged as a plain file asset, so its asset hash is CDK's fingerprint of the zip's bytes:
+    any change to what the layer holds changes the S3 key. As nothing is bundled, a synth that
+    skips bundling (``cdk bootstrap``, ``cdk ls``, ``cdk deploy -e`` for the other stacks)
+    stages the same zip under the same key instead of raw site-packages. Install the version
+    pinned in ``requirements.txt``: the layer ships whatever the synth environment has.
 
     Created resources: ``layer_version``. Attributes: ``version`` (Powertools' version).
     """
@@ -144,22 +145,10 @@ class PowertoolsLayer(Construct):
         distributions = layer_distributions()
         pins = [f"{d.metadata['Name']}=={d.version}" for d in distributions]
         self.version = distributions[0].version
-        asset_hash = hashlib.sha256(";".join([_LAYOUT_VERSION, *pins]).encode()).hexdigest()
-        code = lambda_.Code.from_asset(
-            # Never read (the hash is custom and bundling is local); only needs to exist.
-            str(Path(str(distributions[0].locate_file(""))) / "aws_lambda_powertools"),
-            asset_hash_type=AssetHashType.CUSTOM,
-            asset_hash=asset_hash,
-            bundling=BundlingOptions(
-                # Required by the API, never pulled: local bundling always succeeds.
-                image=DockerImage.from_registry("scratch"),
-                local=_CachedLayerArchive(distributions, asset_hash),
-            ),
-        )
         self.layer_version = lambda_.LayerVersion(
             self,
             "Resource",
-            code=code,
+            code=lambda_.Code.from_asset(str(layer_archive(distributions))),
             compatible_runtimes=list(compatible_runtimes),
             description=", ".join(pins),
             removal_policy=removal_policy,

@@ -416,7 +416,7 @@ class PredictionApi(Construct):
         if not execution_logging:
             acknowledge(
                 self.stage,
-                "AwsSolutions-APIG6",
+                ("AwsSolutions-APIG6", "NIST.800.53.R5-APIGWExecutionLoggingEnabled"),
                 "execution logging needs the account-wide API Gateway CloudWatch role, which this "
                 "environment neither has nor creates (api.execution_logging, "
                 "api.create_cloudwatch_role); JSON access logs record every request",

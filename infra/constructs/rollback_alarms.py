@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from infra.constructs.alarm_factory import threshold_alarm
+from infra.constructs import alarm_factory
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import ModelFrontend
 
@@ -75,6 +78,7 @@ class GreenRollbackAlarms(Construct):
         evaluation_periods: int = 1,
         datapoints_to_alarm: int = 1,
         alarm_action: cloudwatch.IAlarmAction | None = None,
+        frontend_only: bool = False,
     ) -> None:
         """
         :param endpoint: the endpoint the new version calls (green).
@@ -92,103 +96,196 @@ class GreenRollbackAlarms(Construct):
         :param datapoints_to_alarm: Default: 1.
         :param alarm_action: also notify here (e.g. ``AlertsTopic.alarm_action``) so on-call
             sees which check stopped the shift. Default: CodeDeploy alone reacts.
+        :param frontend_only: the endpoint is the same before and after the shift (SageMaker
+            rolls its model versions out itself, with its own alarms): a shift changes only the
+            front end's code, and the front end's model metrics (one ``ModelVersion`` for
+            every version) cannot tell the versions apart. Only
+            ``frontend_error_ratio_alarm`` is made, on the new version's own Lambda ``Errors``
+            per request; the pre-traffic hook's samples catch a version answering 500s.
+            Default: false.
         """
         super().__init__(scope, construct_id)
-        if not 0 < max_error_ratio < 1:
-            raise ValueError(f"max_error_ratio must be between 0 and 1, got {max_error_ratio}")
-        if min_requests < 1:
-            raise ValueError(f"min_requests must be at least 1, got {min_requests}")
-        if model_latency_p99_ms <= 0:
-            raise ValueError(f"model_latency_p99_ms must be positive, got {model_latency_p99_ms}")
-        if model_latency_min_samples < 1:
-            raise ValueError(
-                f"model_latency_min_samples must be at least 1, got {model_latency_min_samples}"
-            )
-        if not 0 < datapoints_to_alarm <= evaluation_periods:
-            raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
-        green = f"{endpoint.endpoint_name} (model version {frontend.model_version})"
+        check_thresholds(
+            max_error_ratio=max_error_ratio,
+            min_requests=min_requests,
+            model_latency_p99_ms=model_latency_p99_ms,
+            model_latency_min_samples=model_latency_min_samples,
+            evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+        )
+        green = (
+            f"the new front end of {frontend.model_name} (endpoint {endpoint.endpoint_name})"
+            if frontend_only
+            else f"{endpoint.endpoint_name} (model version {frontend.model_version})"
+        )
         name_prefix = rollback_alarm_name_prefix(self, frontend.model_name)
         version = frontend.version.version  # a token: the number CloudFormation publishes
 
         def guarded_alarm(
-            construct_id: str,
-            check: str,
-            *,
-            value: str,
-            minimum: int,
-            metrics: dict[str, cloudwatch.IMetric],
-            label: str,
-            threshold: float,
-            description: str,
+            construct_id: str, check: str, *, description: str, **props: Any
         ) -> cloudwatch.Alarm:
-            """An alarm on ``value``, judged only in periods where ``n`` reaches ``minimum``
-            (0 otherwise), named after the new version."""
-            return threshold_alarm(
+            """A guarded alarm (see ``alarm_factory.guarded_alarm``) named after the new
+            version."""
+            return alarm_factory.guarded_alarm(
                 self,
                 construct_id,
                 alarm_name=f"{name_prefix}-{check}-v{version}",
-                metric=cloudwatch.MathExpression(
-                    expression=f"IF(n >= {minimum}, {value}, 0)",
-                    using_metrics=metrics,
-                    label=label,
-                    period=period,
-                ),
-                threshold=threshold,
+                period=period,
                 description=f"Rolls back the shift to {green}: {description}",
                 evaluation_periods=evaluation_periods,
                 datapoints_to_alarm=datapoints_to_alarm,
                 alarm_action=alarm_action,
+                **props,
             )
 
         share = f"more than {max_error_ratio * 100:g}% of"
-        self.endpoint_5xx_ratio_alarm = guarded_alarm(
-            "Endpoint5XXRatio",
-            "endpoint-5xx-ratio",
-            value="FILL(e, 0) / n",
-            minimum=min_requests,
-            metrics={
-                "e": endpoint.metric_invocation_5xx_errors(period=period),
-                "n": endpoint.metric_invocations(period=period),
-            },
-            label=f"green 5xx ratio, 0 under {min_requests} invocations",
-            threshold=max_error_ratio,
-            description=f"{share} green's invocations in a period (with at least "
-            f"{min_requests}) answered 5xx",
-        )
-        self.frontend_error_ratio_alarm = guarded_alarm(
-            "FrontendErrorRatio",
-            "frontend-error-ratio",
-            value="(FILL(model, 0) + FILL(timeouts, 0) + FILL(failures, 0) + FILL(errors, 0)) / n",
-            minimum=min_requests,
-            metrics={
+        self.endpoint_5xx_ratio_alarm: cloudwatch.Alarm | None = None
+        self.model_latency_alarm: cloudwatch.Alarm | None = None
+        if not frontend_only:
+            self.endpoint_5xx_ratio_alarm = endpoint_5xx_ratio_alarm(
+                guarded_alarm,
+                endpoint,
+                period=period,
+                max_error_ratio=max_error_ratio,
+                min_requests=min_requests,
+                fleet="green",
+                invocations="green's invocations",
+            )
+        # The new version's failures per request it served: with the front end's model metrics
+        # (one ModelVersion per model version), or its own Lambda errors alone (frontend_only).
+        failures: dict[str, cloudwatch.IMetric] = {
+            "errors": frontend.metric_version_errors(period=period),
+            "n": frontend.metric_version_invocations(period=period),
+        }
+        value, what = "FILL(errors, 0) / n", "ended in a function error (see its log)"
+        if not frontend_only:
+            failures = {
                 "model": frontend.metric_model_errors(period=period),
                 "timeouts": frontend.metric_model_timeouts(period=period),
                 "failures": frontend.metric_frontend_failures(period=period),
-                "errors": frontend.metric_version_errors(period=period),
-                "n": frontend.metric_version_invocations(period=period),
-            },
+                **failures,
+            }
+            value = "(FILL(model, 0) + FILL(timeouts, 0) + FILL(failures, 0) + FILL(errors, 0)) / n"
+            what = "failed (model 5xx, timeouts, HTTP 500s, function errors; see its log)"
+        self.frontend_error_ratio_alarm = guarded_alarm(
+            "FrontendErrorRatio",
+            "frontend-error-ratio",
+            value=value,
+            minimum=min_requests,
+            metrics=failures,
             label=f"new version's failed share, 0 under {min_requests} requests",
             threshold=max_error_ratio,
             description=f"{share} the new version's requests in a period (with at least "
-            f"{min_requests}) failed (model 5xx, timeouts, HTTP 500s, function errors; see its "
-            "log)",
+            f"{min_requests}) {what}",
         )
-        self.model_latency_alarm = guarded_alarm(
-            "ModelLatencyP99",
-            "model-latency-p99",
-            value="p99",
-            minimum=model_latency_min_samples,
-            metrics={
-                "p99": endpoint.metric_model_latency(period=period),
-                "n": endpoint.metric_model_latency(statistic="SampleCount", period=period),
-            },
-            label=f"p99 ModelLatency (microseconds), 0 under {model_latency_min_samples} samples",
-            threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
-            description=f"green endpoint p99 model latency above {model_latency_p99_ms} ms over "
-            f"at least {model_latency_min_samples} requests a period",
+        self.alarms: list[cloudwatch.IAlarm] = [self.frontend_error_ratio_alarm]
+        if frontend_only:
+            return
+        self.model_latency_alarm = model_latency_alarm(
+            guarded_alarm,
+            endpoint,
+            period=period,
+            model_latency_p99_ms=model_latency_p99_ms,
+            model_latency_min_samples=model_latency_min_samples,
+            latency="green endpoint p99 model latency",
         )
-        self.alarms: list[cloudwatch.IAlarm] = [
+        assert self.endpoint_5xx_ratio_alarm is not None
+        self.alarms = [
             self.endpoint_5xx_ratio_alarm,
             self.frontend_error_ratio_alarm,
             self.model_latency_alarm,
         ]
+
+
+def endpoint_5xx_ratio_metrics(
+    endpoint: ModelEndpoint, period: Duration
+) -> dict[str, cloudwatch.IMetric]:
+    """``e`` (Invocation5XXErrors) and ``n`` (Invocations) for ``FILL(e, 0) / n``."""
+    return {
+        "e": endpoint.metric_invocation_5xx_errors(period=period),
+        "n": endpoint.metric_invocations(period=period),
+    }
+
+
+def model_latency_metrics(
+    endpoint: ModelEndpoint, period: Duration
+) -> dict[str, cloudwatch.IMetric]:
+    """``p99`` ModelLatency and ``n``, its sample count (the requests)."""
+    return {
+        "p99": endpoint.metric_model_latency(period=period),
+        "n": endpoint.metric_model_latency(statistic="SampleCount", period=period),
+    }
+
+
+def check_thresholds(
+    *,
+    max_error_ratio: float,
+    min_requests: int,
+    model_latency_p99_ms: int,
+    model_latency_min_samples: int,
+    evaluation_periods: int,
+    datapoints_to_alarm: int,
+) -> None:
+    """The rules every set of rollback alarms' thresholds keeps; ValueError otherwise."""
+    if not 0 < max_error_ratio < 1:
+        raise ValueError(f"max_error_ratio must be between 0 and 1, got {max_error_ratio}")
+    if min_requests < 1:
+        raise ValueError(f"min_requests must be at least 1, got {min_requests}")
+    if model_latency_p99_ms <= 0:
+        raise ValueError(f"model_latency_p99_ms must be positive, got {model_latency_p99_ms}")
+    if model_latency_min_samples < 1:
+        raise ValueError(
+            f"model_latency_min_samples must be at least 1, got {model_latency_min_samples}"
+        )
+    if not 0 < datapoints_to_alarm <= evaluation_periods:
+        raise ValueError("datapoints_to_alarm must be between 1 and evaluation_periods")
+
+
+def endpoint_5xx_ratio_alarm(
+    guarded_alarm: Callable[..., cloudwatch.Alarm],
+    endpoint: ModelEndpoint,
+    *,
+    period: Duration,
+    max_error_ratio: float,
+    min_requests: int,
+    fleet: str,
+    invocations: str,
+) -> cloudwatch.Alarm:
+    """An endpoint's 5xx-ratio rollback alarm (id ``Endpoint5XXRatio``), made by
+    ``guarded_alarm(construct_id, check, *, description, **props)``; ``fleet`` and
+    ``invocations`` name what it watches (``green``, ``green's invocations``)."""
+    return guarded_alarm(
+        "Endpoint5XXRatio",
+        "endpoint-5xx-ratio",
+        value="FILL(e, 0) / n",
+        minimum=min_requests,
+        metrics=endpoint_5xx_ratio_metrics(endpoint, period),
+        label=f"{fleet} 5xx ratio, 0 under {min_requests} invocations",
+        threshold=max_error_ratio,
+        description=f"more than {max_error_ratio * 100:g}% of {invocations} in a period (with "
+        f"at least {min_requests}) answered 5xx",
+    )
+
+
+def model_latency_alarm(
+    guarded_alarm: Callable[..., cloudwatch.Alarm],
+    endpoint: ModelEndpoint,
+    *,
+    period: Duration,
+    model_latency_p99_ms: int,
+    model_latency_min_samples: int,
+    latency: str,
+) -> cloudwatch.Alarm:
+    """An endpoint's p99-latency rollback alarm (id ``ModelLatencyP99``), as
+    ``endpoint_5xx_ratio_alarm``; ``latency`` names it (``green endpoint p99 model latency``)."""
+    return guarded_alarm(
+        "ModelLatencyP99",
+        "model-latency-p99",
+        value="p99",
+        minimum=model_latency_min_samples,
+        metrics=model_latency_metrics(endpoint, period),
+        label=f"p99 ModelLatency (microseconds), 0 under {model_latency_min_samples} samples",
+        threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
+        description=f"{latency} above {model_latency_p99_ms} ms over at least "
+        f"{model_latency_min_samples} requests a period",
+    )

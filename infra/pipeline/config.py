@@ -24,6 +24,7 @@ from pydantic import (
 
 from infra.api_rules import check_media_type
 from infra.config import ConfigError, EnvironmentConfig, _FieldError
+from infra.pipeline.approved_packages import registry_models
 
 PIPELINE_DIR = Path(__file__).resolve().parent.parent / "environments" / "pipeline"
 PIPELINE_FILE = PIPELINE_DIR / "pipeline.json"
@@ -32,10 +33,6 @@ EXAMPLE_FILE = PIPELINE_DIR / "pipeline.example.json"
 _CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:"
     r"connection/[0-9a-f-]{36}$"
-)
-_MODEL_PACKAGE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/"
-    r"(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/(?P<version>[0-9]+)$"
 )
 
 
@@ -161,11 +158,22 @@ class StageConfig(_Strict):
 
 
 class ModelRegistryConfig(_Strict):
-    """Approving a version in one of these groups starts the pipeline."""
+    """Approving a version in one of these groups starts the pipeline, and the synth step
+    deploys the newest approved version of each group to the models that serve it."""
 
     model_package_groups: list[GroupName] = Field(min_length=1)
-    # The version a synth without registry access records (group -> model package ARN).
-    pinned_packages: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_pinned_packages(cls, data: Any) -> Any:
+        # The earlier pipeline kept a second pin here; two pins could disagree silently.
+        if isinstance(data, dict) and "pinned_packages" in data:
+            raise ValueError(
+                "pinned_packages is no longer read: the version a synth without the registry "
+                "deploys is the model_package_arn in the environment file; move each pin "
+                "there and remove pinned_packages"
+            )
+        return data
 
     @field_validator("model_package_groups")
     @classmethod
@@ -173,11 +181,6 @@ class ModelRegistryConfig(_Strict):
         if len(set(value)) != len(value):
             raise ValueError("a model package group is listed twice")
         return value
-
-    @model_validator(mode="after")
-    def _pinned(self) -> ModelRegistryConfig:
-        check_packages(self.pinned_packages, self.model_package_groups, "pinned_packages")
-        return self
 
 
 class PipelineConfig(_Strict):
@@ -188,40 +191,6 @@ class PipelineConfig(_Strict):
     source: SourceConfig
     stages: list[StageConfig] = Field(min_length=1)
     model_registry: ModelRegistryConfig | None = None
-
-
-def check_packages(packages: dict[str, str], groups: list[str], field: str) -> None:
-    """Each entry maps a configured group to the ARN of a model package of that group."""
-    for group, arn in packages.items():
-        match = _MODEL_PACKAGE_ARN.match(arn)
-        if group not in groups:
-            raise ValueError(f"{field}: group {group!r} is not in model_package_groups")
-        if match is None or match.group("group") != group:
-            raise ValueError(
-                f"{field}: {arn!r} is not a model package ARN of group {group!r} "
-                f"(arn:aws:sagemaker:<region>:<account>:model-package/{group}/<version>)"
-            )
-
-
-def parse_packages_context(value: str, registry: ModelRegistryConfig | None) -> dict[str, str]:
-    """``group=arn,group=arn`` as the synth step passes it (``-c approved_model_packages=...``),
-    over the pinned versions. Empty: the pinned ones."""
-    if registry is None:
-        if value:
-            raise ConfigError(
-                "context 'approved_model_packages' is set but the pipeline config has no "
-                "model_registry; add one or drop the context"
-            )
-        return {}
-    packages = dict(registry.pinned_packages)
-    for item in filter(None, value.split(",")):
-        group, _, arn = item.partition("=")
-        packages[group.strip()] = arn.strip()
-    try:
-        check_packages(packages, registry.model_package_groups, "approved_model_packages")
-    except ValueError as error:
-        raise ConfigError(f"context {error}") from None
-    return packages
 
 
 def _check_stages(config: PipelineConfig, environments: dict[str, EnvironmentConfig]) -> None:
@@ -266,6 +235,37 @@ def _check_stages(config: PipelineConfig, environments: dict[str, EnvironmentCon
                 )
 
 
+def _check_registry(config: PipelineConfig, environments: dict[str, EnvironmentConfig]) -> None:
+    """Each group is served by a model of a stage, from the registry of the pipeline's account
+    and region: the one whose approval events reach the pipeline and which its synth reads."""
+    if config.model_registry is None:
+        return
+    staged = [environments[stage.environment] for stage in config.stages]
+    for index, group in enumerate(config.model_registry.model_package_groups):
+        where = f"model_registry.model_package_groups[{index}]"
+        serving = [
+            (env, model, package)
+            for env in staged
+            for model, package in registry_models(env, [group])
+        ]
+        if not serving:
+            raise _FieldError(
+                where,
+                f"no model of the pipeline's stages serves group {group!r}, so an approval "
+                "would deploy nothing; pin a version of it in a model's model_package_arn "
+                "(infra/environments/<name>.json) or remove the group",
+            )
+        for env, model, package in serving:
+            if (package["account"], package["region"]) != (config.account, config.region):
+                raise _FieldError(
+                    where,
+                    f"environment {env.name!r} model {model.name!r} pins a package of "
+                    f"{package['account']}/{package['region']}, but the pipeline reads the "
+                    f"registry of its own account and region ({config.account}/{config.region});"
+                    " register the model there or run the pipeline in the registry's account",
+                )
+
+
 def load_pipeline_config(path: Path, environments: list[EnvironmentConfig]) -> PipelineConfig:
     """Read and validate ``path`` against ``environments``; raise ConfigError with one message."""
     where = f"pipeline config {path.name}"
@@ -279,7 +279,9 @@ def load_pipeline_config(path: Path, environments: list[EnvironmentConfig]) -> P
         raise ConfigError(f"{where} must hold a JSON object")
     try:
         config = PipelineConfig.model_validate(raw)
-        _check_stages(config, {env.name: env for env in environments})
+        by_name = {env.name: env for env in environments}
+        _check_stages(config, by_name)
+        _check_registry(config, by_name)
     except ValidationError as error:
         raise ConfigError(
             "\n".join(f"{where}, field {_field(e['loc'])!r}: {_message(e)}" for e in error.errors())

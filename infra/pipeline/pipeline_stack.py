@@ -15,6 +15,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentConfig
 from infra.nag import acknowledge, wildcard_resources
+from infra.pipeline.approved_packages import PACKAGES_CONTEXT, registry_models
 from infra.pipeline.config import PipelineConfig, SmokeTestConfig, SourceConfig, StageConfig
 from infra.pipeline.model_approval_trigger import ModelApprovalTrigger
 from infra.pipeline.serving_stage import ServingStage
@@ -22,11 +23,12 @@ from infra.pipeline.serving_stage import ServingStage
 # The README's test command: what every commit must pass before anything deploys.
 TEST_COMMAND = "make test"
 SYNTH_COMMAND = "npx --no-install cdk synth --quiet"
-PACKAGES_CONTEXT = "approved_model_packages"
 DEFAULT_QUALIFIER = "hnb659fds"
 # What `make install` needs (Python 3.11+, Node 20+), pinned rather than the image's defaults.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 RUNTIME_VERSIONS = {"python": "3.12", "nodejs": "20"}
+# What `safe-sagemaker preview` imports (requirements.txt pins them); it needs no CDK.
+PREVIEW_PACKAGES = ("boto3", "pydantic", "click", "rich", "cfn-lint")
 # What Bucket.grant_read_write and Key.grant_encrypt_decrypt give the pipeline's roles on the
 # artifacts bucket and its key.
 ARTIFACT_GRANT_ACTIONS = (
@@ -79,10 +81,6 @@ class PipelineStack(Stack):
         self.config = config
         self.approved_packages = dict(approved_packages or {})
         self.bootstrap_qualifier = bootstrap_qualifier
-        if self.approved_packages:
-            # Which registry versions this pipeline run delivers; the serving stacks do not
-            # deploy from model packages yet (see the README).
-            self.template_options.metadata = {"ApprovedModelPackages": self.approved_packages}
         self.source = self._source(config.source)
         self.synth = self._synth_step(config)
         self.pipeline = pipelines.CodePipeline(
@@ -270,9 +268,10 @@ class PipelineStack(Stack):
         return config.account or self.config.account, config.region or self.config.region
 
     def _change_summary(self, stage: ServingStage) -> pipelines.CodeBuildStep:
-        """``cdk diff`` of the stage's assembly against what is deployed, summarized in one line
-        (``CHANGE_SUMMARY``) for the approval. It reads the deployed template through the target
-        account's CDK lookup role (read-only), so it needs that role's trust (``--trust``)."""
+        """The command-line tools' release preview of the stage's stack (as synthesized) against
+        the deployed one, summarized in one line (``CHANGE_SUMMARY``) for the approval. It reads
+        the deployed template through the target account's CDK lookup role (read-only), so it
+        needs that role's trust (``--trust``)."""
         account, region = self._target(stage)
         lookup_role = self.format_arn(
             service="iam",
@@ -281,15 +280,30 @@ class PipelineStack(Stack):
             resource="role",
             resource_name=f"cdk-{self.bootstrap_qualifier}-lookup-role-{account}-{region}",
         )
+        stack_name = stage.config.stack_name
+        template = f"cdk.out/{stage.artifact_id}/{stage.stack.template_file}"
         return pipelines.CodeBuildStep(
             "ChangeSummary",
             input=self.source,
             additional_inputs={"cdk.out": self.synth},
-            install_commands=["npm ci --no-audit --no-fund --loglevel=error"],
+            install_commands=[
+                # The tools without the CDK: the stack's template is already synthesized.
+                f"pip install --quiet $(grep -E '^({'|'.join(PREVIEW_PACKAGES)})==' "
+                "requirements.txt)",
+                "pip install --quiet --no-deps -e .",
+            ],
             commands=[
-                f"npx --no-install cdk diff --app cdk.out/{stage.artifact_id} --all --no-change-set"
-                " 2>&1 | tee diff.txt",
-                'export CHANGE_SUMMARY="$(python3 -m infra.pipeline.change_summary < diff.txt)"',
+                f"mkdir -p preview && cp {template} preview/{stack_name}.template.json",
+                f"aws configure set profile.target.role_arn {lookup_role}",
+                # CodeBuild hands its role's credentials to the container as ECS does.
+                "aws configure set profile.target.credential_source EcsContainer",
+                # Exit 1 means risks were found: the approver reads them in the summary.
+                f"safe-sagemaker --profile target --region {region} preview "
+                f"--env {stage.config.name} --to preview --json > preview.json 2> preview.err"
+                " || true",
+                "cat preview.err",
+                'export CHANGE_SUMMARY="$(python3 -m infra.pipeline.change_summary preview.json'
+                ' preview.err)"',
                 'echo "$CHANGE_SUMMARY"',
             ],
             role_policy_statements=[
@@ -301,16 +315,29 @@ class PipelineStack(Stack):
         account, region = self._target(stage)
         config = stage.config
         models = ", ".join(f"{m.name} -> {config.endpoint_name(m)}" for m in config.models)
-        packages = ", ".join(
-            f"{g}: {a.rsplit('/', 1)[-1]}" for g, a in self.approved_packages.items()
-        )
         text = (
             f"Deploy {config.stack_name} to {account}/{region}. Serves {models}. "
-            f"cdk diff: {summary.exported_variable('CHANGE_SUMMARY')}"
+            f"Changes: {summary.exported_variable('CHANGE_SUMMARY')}"
         )
+        packages = self._registry_versions(config)
         if packages:
-            text += f" Approved model package versions: {packages}."
+            text += f" Model Registry versions: {packages}."
         return text
+
+    def _registry_versions(self, config: EnvironmentConfig) -> str:
+        """``churn-scorer 4 (newest approved)`` for each model of a registry group."""
+        registry = self.config.model_registry
+        groups = registry.model_package_groups if registry is not None else []
+        return ", ".join(
+            f"{model.name} {package['version']} ("
+            + (
+                "newest approved"
+                if self.approved_packages.get(package["group"]) == model.model_package_arn
+                else f"pinned in {config.name}.json"
+            )
+            + ")"
+            for model, package in registry_models(config, groups)
+        )
 
     def _smoke_test(
         self, stage: ServingStage, smoke_tests: Sequence[SmokeTestConfig]

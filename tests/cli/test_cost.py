@@ -123,3 +123,48 @@ def test_another_price_table(run: Run, tmp_path: Path) -> None:
         run("cost", "--env", "dev", "--prices", tmp_path / "prices.json", "--json").stdout
     )
     assert document["lines"][0]["monthly"] == 730.0
+
+
+def test_an_endpoint_guardrails_rollout_is_its_configured_update(run: Run, tmp_path: Path) -> None:
+    """One row, SageMaker's update: 8 min to provision the new fleet, then a 10% canary of 3
+    instances and the rest, each baking 5 minutes, with blue kept 10 more: 8 + 10 + 10 = 28 min
+    of 3 more ml.c5.xlarge (3 x $0.204 x 28/60); rolling 1 batch of 25% (1 instance) at a time:
+    8 + 3 x 2 min = 14 min of 1 more."""
+    ranker = STAGE["models"][0]
+    canary = {"strategy": "endpoint-guardrails", "guardrails": {"termination_wait_seconds": 600}}
+    rolling = {
+        "strategy": "endpoint-guardrails",
+        "guardrails": {
+            "mode": "rolling",
+            "maximum_batch_size": {"value": 25},
+            "wait_interval_seconds": 120,
+        },
+    }
+    models = [
+        {**ranker, "deployment": canary},
+        {**ranker, "name": "rolled", "deployment": rolling},
+    ]
+    (tmp_path / "stage.json").write_text(
+        json.dumps({**STAGE, "production": True, "models": models})
+    )
+    result = run("--environments", tmp_path, "cost", "--env", "stage", "--json")
+    assert result.exit_code == 0, result.output
+    rows = {r["model"]: r for r in json.loads(result.stdout)["rollouts"]}
+    assert rows == {
+        "ranker": {
+            "model": "ranker",
+            "strategy": "endpoint-guardrails canary",
+            "configured": True,
+            "minutes": 28,
+            "extra_instances": 3,
+            "extra_cost": 0.29,
+        },
+        "rolled": {
+            "model": "rolled",
+            "strategy": "endpoint-guardrails rolling",
+            "configured": True,
+            "minutes": 14,
+            "extra_instances": 1,
+            "extra_cost": 0.05,
+        },
+    }

@@ -171,3 +171,22 @@ def test_app_builds_the_overlay_folder_given_as_context(
     app.build_app(App(context={ENVIRONMENTS_CONTEXT: str(tmp_path)}))
     assert DRILL_VARIABLE in built["DevStack"].models[0].container_environment
     assert built["ProdStack"] == next(e for e in load_environments() if e.name == "prod")
+
+
+def test_refuses_an_endpoint_guardrails_model(
+    run: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def no_deploy(*args: object) -> None:
+        raise AssertionError("nothing may be deployed")
+
+    monkeypatch.setattr("infra.cli.drill.popen", no_deploy)
+    raw = json.loads((ENVIRONMENTS_DIR / "dev.json").read_text())
+    raw["deployment_strategy"] = "endpoint-guardrails"
+    raw["models"] = [m for m in raw["models"] if "serverless" not in m]
+    raw["models"][0].update(instance_type="ml.m5.large", initial_instance_count=2)
+    (tmp_path / "dev.json").write_text(json.dumps(raw))
+    result = run("--environments", tmp_path, "drill", "fraud-detector", "--env", "dev", "--yes")
+    assert result.exit_code == 1
+    assert one_line_error(result).startswith(
+        "Error: refusing to drill 'fraud-detector': it rolls out with endpoint-guardrails"
+    )

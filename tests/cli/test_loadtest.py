@@ -137,7 +137,7 @@ def test_recommendation_lands_within_20_percent_of_the_known_capacity(
     )
     assert written.autoscaling is not None
     assert written.autoscaling.max_requests_per_second == recommended
-    assert written.autoscaling.min_capacity == 1 and written.autoscaling.max_capacity == 4
+    assert written.autoscaling.min_capacity == 2 and written.autoscaling.max_capacity == 4
 
     from infra.cli import plot
 

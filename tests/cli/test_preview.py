@@ -150,15 +150,58 @@ def test_an_endpoint_updated_under_its_own_name_is_a_risk(
     fleet of the live endpoint, outside CodeDeploy."""
     before = synthesized.templates[STACK]
     after = copy.deepcopy(before)
-    config = by_path(after, "churn-xgboost/Endpoint/EndpointConfig")
+    config = by_path(after, "fraud-detector/Endpoint/EndpointConfig")
     config["Properties"]["ProductionVariants"][0]["InitialInstanceCount"] = 3
     result = preview(run, tmp_path, before, after, "--json")
     assert result.exit_code == 1
     risks = json.loads(result.stdout)["risks"]
     assert [(r["path"], r["type"]) for r in risks] == [
-        ("churn-xgboost/Endpoint/Resource", "AWS::SageMaker::Endpoint")
+        ("fraud-detector/Endpoint/Resource", "AWS::SageMaker::Endpoint")
     ]
     assert "updated in place" in risks[0]["reason"]
+
+
+def guardrails_change(synthesized: Synthesized, **variant: Any) -> tuple[Any, Any]:
+    """ProdStack with churn-xgboost's (endpoint-guardrails) variant edited: the config is
+    replaced and the endpoint updated in place, as for a new model version."""
+    before = synthesized.templates[STACK]
+    after = copy.deepcopy(before)
+    config = by_path(after, "churn-xgboost/Endpoint/EndpointConfig")
+    config["Properties"]["ProductionVariants"][0].update(variant)
+    return before, after
+
+
+def test_an_endpoint_guardrails_update_is_sagemakers_rollout(
+    run: Run, synthesized: Synthesized, tmp_path: Path
+) -> None:
+    """No risk: the endpoint's DeploymentConfig is the rollout (a 10% canary and two 5-minute
+    bakes after 8 minutes of provisioning, 3 more instances meanwhile)."""
+    result = preview(run, tmp_path, *guardrails_change(synthesized, InitialInstanceCount=3))
+    assert result.exit_code == 0, result.output
+    assert "churn-xgboost: UPDATED IN PLACE prod-churn-xgboost (SageMaker's own rollout)" in (
+        result.stdout
+    )
+    assert "because EndpointConfig.ProductionVariants[0].InitialInstanceCount: 2 -> 3" in (
+        result.stdout
+    )
+    assert "rollout endpoint-guardrails canary, about 18 min with two fleets: +3 x ml.m5.large" in (
+        result.stdout
+    )
+    assert "RISK" not in result.stdout
+
+
+def test_an_instance_type_change_of_an_autoscaled_guardrails_model_is_a_risk(
+    run: Run, synthesized: Synthesized, tmp_path: Path
+) -> None:
+    before, after = guardrails_change(synthesized, InstanceType="ml.m5.xlarge")
+    result = preview(run, tmp_path, before, after, "--json")
+    assert result.exit_code == 1
+    (risk,) = json.loads(result.stdout)["risks"]
+    assert risk["path"] == "churn-xgboost/Endpoint/Resource"
+    assert risk["reason"].startswith(
+        "instance type ml.m5.large -> ml.m5.xlarge of a variant that autoscaling scales: "
+        "SageMaker refuses the update until the variant is deregistered"
+    )
 
 
 def test_deployed_template_from_cloudformation(

@@ -111,13 +111,23 @@ def test_a_success_exits_0_and_tallies_who_answered(
 ) -> None:
     stub_resources(cloudformation)
     stub_outputs(cloudformation, "DevStack", {"InvokeUrlfrauddetector": api.url("fraud-detector")})
-    # The deployment ends while requests flow (a timer, not a timed assertion).
-    timer = threading.Timer(0.5, world.set_status, args=("Succeeded",))
-    timer.start()
+    # The deployment ends once requests flow: after the API's first answer, however busy the
+    # machine (a fixed delay let a slow start end the deployment before any request).
+    stop = threading.Event()
+
+    def succeed_after_first_request() -> None:
+        while not stop.wait(0.01):
+            if api.headers:
+                world.set_status("Succeeded")
+                return
+
+    thread = threading.Thread(target=succeed_after_first_request, daemon=True)
+    thread.start()
     try:
         result = run("watch", "fraud-detector", "--env", "dev", "--rate", 20, "--interval", 0.05)
     finally:
-        timer.cancel()
+        stop.set()
+        thread.join()
     assert result.exit_code == 0, result.output
     summary = result.stdout.strip().splitlines()[-1]
     assert summary.startswith(

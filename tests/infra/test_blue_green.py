@@ -20,6 +20,9 @@ PROD = ENVS["prod"]
 DEV = ENVS["dev"]
 CASES = [(env, model) for env in (PROD, DEV) for model in env.models]
 CASE_IDS = [f"{env.name}-{model.name}" for env, model in CASES]
+# frontend-alias models: green is a new endpoint (endpoint-guardrails: test_endpoint_guardrails).
+ALIAS_CASES = [(env, model) for env, model in CASES if not env.endpoint_native(model)]
+ALIAS_IDS = [f"{env.name}-{model.name}" for env, model in ALIAS_CASES]
 # Stand-ins for the pseudo parameters when an ARN is rendered to test what IAM would match.
 PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
 
@@ -120,7 +123,7 @@ def with_new_model_data(env: EnvironmentConfig, model: ModelConfig) -> ModelConf
 # --- function, version, alias -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_frontend_names_exactly_one_endpoint_as_a_literal(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -197,7 +200,7 @@ def test_alias_live_shifts_through_codedeploy_with_both_hooks(
     assert update["ApplicationName"] == group["Properties"]["ApplicationName"]
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_shift_waits_for_greens_scalable_target(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -215,7 +218,7 @@ def test_shift_waits_for_greens_scalable_target(
         assert mine in alias["DependsOn"]
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_shift_starts_only_after_what_the_deployment_relies_on(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -268,7 +271,7 @@ def test_pre_traffic_hook_may_continue_only_in_itself(
     assert policy_id not in pre.get("DependsOn", [])
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_failed_capacity_floor_restore_alerts(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -327,7 +330,7 @@ def test_deployment_config_defaults_by_environment(
         assert group["Properties"]["DeploymentConfigName"] == config
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_deployment_group_rolls_back_on_failure_stop_and_alarm(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -352,7 +355,7 @@ def test_deployment_group_rolls_back_on_failure_stop_and_alarm(
     assert all(alarms[a]["Properties"]["AlarmActions"] for a in watched)
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_rollback_alarms_watch_only_what_is_new(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -455,7 +458,7 @@ def rollback_alarm(
     )
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_rollback_alarms_are_named_by_the_new_version(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -473,7 +476,7 @@ def test_rollback_alarms_are_named_by_the_new_version(
         }
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_rollback_ratios_judge_only_periods_with_enough_requests(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -514,7 +517,7 @@ def test_rollback_latency_threshold_is_the_models_budget(synthesized: Synthesize
     assert latency["Threshold"] == fraud.alarms.model_latency_p99_ms * 1000
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_rollback_latency_judges_p99_only_over_enough_samples(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -553,7 +556,7 @@ def test_rollback_latency_judges_p99_only_over_enough_samples(
     assert latency["TreatMissingData"] == "notBreaching"
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_rollback_counts_every_frontend_failure_of_the_new_version(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -580,7 +583,7 @@ def test_rollback_counts_every_frontend_failure_of_the_new_version(
 # --- IAM -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_frontend_may_invoke_this_models_endpoints_and_nothing_else(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -643,7 +646,7 @@ LOGS_AND_TRACES = {
 }
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 @pytest.mark.parametrize(
     ("event", "expected"),
     [("BeforeAllowTraffic", PRE_ACTIONS), ("AfterAllowTraffic", POST_ACTIONS)],
@@ -715,7 +718,7 @@ def _application(synthesized: Synthesized, env: EnvironmentConfig) -> str:
 # --- hooks' contract -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(("env", "model"), ALIAS_CASES, ids=ALIAS_IDS)
 def test_hook_environment_contract(
     synthesized: Synthesized, env: EnvironmentConfig, model: ModelConfig
 ) -> None:
@@ -871,7 +874,8 @@ def test_served_model_exposes_the_alias_for_the_api(synthesized: Synthesized) ->
         assert served.frontend.alias.alias_name == "live"
         assert served.deployment.deployment_group is not None
         assert served.deployment.rollback_alarms == served.rollback_alarms.alarms
-        assert len(served.deployment.rollback_alarms) == 3
+        # endpoint-guardrails: the front end's own errors only (SageMaker watches the model).
+        assert len(served.deployment.rollback_alarms) == (1 if served.endpoint_native else 3)
 
 
 # --- early validation of the constructs ------------------------------------------------------

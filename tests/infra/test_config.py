@@ -141,7 +141,7 @@ def test_adding_an_environment_is_data(tmp_path: Path) -> None:
             {"instance_type": "c5.xlarge"},
             {},
             "models[0].instance_type",
-            "ml.<family>.<size>",
+            "did you mean 'ml.c5.xlarge'?",
             id="instance-family-not-ml",
         ),
         pytest.param(
@@ -197,7 +197,7 @@ def test_adding_an_environment_is_data(tmp_path: Path) -> None:
             },
             {},
             "models[0].autoscaling.safety_factor",
-            "less than or equal to 1",
+            "must be at most 1, not 1.5",
             id="safety-factor-above-one",
         ),
     ],

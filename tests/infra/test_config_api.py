@@ -68,7 +68,7 @@ def test_allowed_content_types_do_not_change_the_endpoint(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("api", "field", "fix"),
     [
-        ({"auth": "oauth"}, "api.auth", "'iam' or 'api_key'"),
+        ({"auth": "oauth"}, "api.auth", 'must be one of "iam", "api_key", not the string "oauth"'),
         ({"auth": "iam", "usage_plan": {}}, "api.usage_plan", "set auth to 'api_key'"),
         (
             {"auth": "api_key", "usage_plan": {"rate_limit": 500}},
@@ -88,7 +88,7 @@ def test_allowed_content_types_do_not_change_the_endpoint(tmp_path: Path) -> Non
         (
             {"alarms": {"frontend_errors": -1}},
             "api.alarms.frontend_errors",
-            "greater than or equal",
+            "must be at least 0, not -1",
         ),
         (
             {"alarms": {"datapoints_to_alarm": 5}},

@@ -155,8 +155,16 @@ def test_min_invocations_defaults_to_one_more_than_the_samples(tmp_path: Path) -
             "fewer or smaller samples",
         ),
         ({"sample_requests": []}, "models[0].deployment.sample_requests", "at least 1"),
-        ({"min_invocations": 0}, "models[0].deployment.min_invocations", "greater than"),
-        ({"max_5xx_ratio": 1.5}, "models[0].deployment.max_5xx_ratio", "less than"),
+        (
+            {"min_invocations": 0},
+            "models[0].deployment.min_invocations",
+            "must be at least 1, not 0",
+        ),
+        (
+            {"max_5xx_ratio": 1.5},
+            "models[0].deployment.max_5xx_ratio",
+            "must be at most 1, not 1.5",
+        ),
         # The post-traffic hook must report before Lambda's 15 minutes are up.
         ({"metrics_wait_seconds": 900}, "models[0].deployment.metrics_wait_seconds", "840"),
         (
@@ -177,7 +185,7 @@ def test_min_invocations_defaults_to_one_more_than_the_samples(tmp_path: Path) -
         (
             {"rollback_alarms": {"min_requests": 0}},
             "models[0].deployment.rollback_alarms.min_requests",
-            "greater than or equal to 1",
+            "must be at least 1, not 0",
         ),
         # The count thresholds the ratios replaced: a config still naming one is an error.
         *(

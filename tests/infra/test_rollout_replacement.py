@@ -27,7 +27,10 @@ from infra.config import EnvironmentConfig, load_environments
 from tests.conftest import cli_app
 
 PROD = next(env for env in load_environments() if env.name == "prod")
-MODELS = [model.name for model in PROD.models]
+# frontend-alias models: a new version is a new endpoint and a CodeDeploy shift.
+MODELS = [model.name for model in PROD.models if not PROD.endpoint_native(model)]
+# endpoint-guardrails models: SageMaker updates one endpoint in place.
+NATIVE_MODELS = [model.name for model in PROD.models if PROD.endpoint_native(model)]
 STACK = PROD.stack_name
 
 # What a new model version must replace, by CloudFormation type and construct path below the
@@ -79,16 +82,22 @@ def version_a(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return synth_prod(PROD, tmp_path_factory.mktemp("version-a"))
 
 
+def new_model_version(
+    changed: str, version_a: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
+    """ProdStack with ``changed``'s artifact moved, and what CloudFormation would do."""
+    config_b = with_new_model_data(PROD, changed)
+    version_b = synth_prod(config_b, tmp_path_factory.mktemp(f"version-b-{changed}"))
+    return changed, config_b, version_b, plan(version_a, version_b)
+
+
 @pytest.fixture(scope="module", params=MODELS)
 def rollout(
     request: pytest.FixtureRequest,
     version_a: dict[str, Any],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
-    changed: str = request.param
-    config_b = with_new_model_data(PROD, changed)
-    version_b = synth_prod(config_b, tmp_path_factory.mktemp(f"version-b-{changed}"))
-    return changed, config_b, version_b, plan(version_a, version_b)
+    return new_model_version(request.param, version_a, tmp_path_factory)
 
 
 def construct_path(template: dict[str, Any], logical_id: str) -> str:
@@ -97,12 +106,15 @@ def construct_path(template: dict[str, Any], logical_id: str) -> str:
 
 
 def test_only_the_changed_models_fingerprint_moves() -> None:
-    for name in MODELS:
+    assert MODELS and NATIVE_MODELS  # the example environment has both strategies
+    for name in MODELS + NATIVE_MODELS:
         config_b = with_new_model_data(PROD, name)
         for a, b in zip(PROD.models, config_b.models, strict=True):
             if a.name == name:
                 assert b.fingerprint() != a.fingerprint()
-                assert PROD.endpoint_name(a) != config_b.endpoint_name(b)
+                # Under endpoint-guardrails the endpoint keeps its name.
+                renamed = PROD.endpoint_name(a) != config_b.endpoint_name(b)
+                assert renamed != PROD.endpoint_native(a)
             else:
                 assert b == a
 
@@ -146,14 +158,23 @@ def test_nothing_outside_the_changed_model_changes_at_all(
     """The other model, the API, the alerts topic, keys, layers: byte-for-byte the same. A
     stack-wide view that names the model's live endpoint (the dashboard) may follow it to green,
     in place, and change in nothing else."""
-    changed, config_b, version_b, result = rollout
+    assert_nothing_outside_changes(version_a, *rollout)
+
+
+def assert_nothing_outside_changes(
+    version_a: dict[str, Any],
+    changed: str,
+    config_b: EnvironmentConfig,
+    version_b: dict[str, Any],
+    result: Plan,
+) -> None:
     prefix = f"{STACK}/{changed}/"
     outside = {
         logical_id
         for logical_id in version_b["Resources"]
         if not construct_path(version_b, logical_id).startswith(prefix)
     }
-    others = [name for name in MODELS if name != changed]
+    others = [model.name for model in PROD.models if model.name != changed]
     assert others and all(
         any(construct_path(version_b, k).startswith(f"{STACK}/{o}/") for k in outside)
         for o in others
@@ -315,3 +336,117 @@ def test_log_group_follows_green_by_an_update_the_handler_answers(
         f"/aws/sagemaker/Endpoints/{PROD.endpoint_name(model_a)}",
         f"/aws/sagemaker/Endpoints/{config_b.endpoint_name(model_b)}",
     ]
+
+
+# endpoint-guardrails: what a new model version replaces, by type and path below the model.
+NATIVE_REPLACEMENTS = {
+    ("AWS::SageMaker::Model", "Endpoint/Model"),
+    ("AWS::SageMaker::EndpointConfig", "Endpoint/EndpointConfig"),
+}
+
+
+@pytest.fixture(scope="module", params=NATIVE_MODELS)
+def native_rollout(
+    request: pytest.FixtureRequest,
+    version_a: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
+    return new_model_version(request.param, version_a, tmp_path_factory)
+
+
+def by_path(template: dict[str, Any], path: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (k, v) for k, v in template["Resources"].items() if v["Metadata"][PATH_METADATA] == path
+    ]
+    return found
+
+
+def test_guardrails_model_change_replaces_model_and_config_and_updates_the_endpoint(
+    version_a: dict[str, Any],
+    native_rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    """Exactly: Model and EndpointConfig replaced (CloudFormation names them, so they can be),
+    the Endpoint updated in place under its stable name (SageMaker's guardrails then do the
+    blue/green), a new execution role for the new version (the old fleet keeps its own while
+    SageMaker may still roll back to it), and nothing else replaced, added or updated."""
+    changed, config_b, version_b, result = native_rollout
+    prefix = f"{STACK}/{changed}/"
+    replaced = {
+        (version_b["Resources"][k]["Type"], construct_path(version_b, k).removeprefix(prefix))
+        for k in result.replaced
+    }
+    assert replaced == NATIVE_REPLACEMENTS
+    endpoint_id, endpoint_b = by_path(version_b, prefix + "Endpoint/Resource")
+    _, endpoint_a = by_path(version_a, prefix + "Endpoint/Resource")
+    assert result.updated == {endpoint_id}
+    name = PROD.endpoint_name(next(m for m in PROD.models if m.name == changed))
+    assert endpoint_a["Properties"]["EndpointName"] == endpoint_b["Properties"]["EndpointName"]
+    assert endpoint_b["Properties"]["EndpointName"] == name
+    assert (
+        endpoint_b["Properties"]["DeploymentConfig"] == endpoint_a["Properties"]["DeploymentConfig"]
+    )
+    model_a = next(m for m in PROD.models if m.name == changed)
+    model_b = next(m for m in config_b.models if m.name == changed)
+    roles = {
+        fingerprint: {
+            f"Endpoint/ExecutionRole-{name}-{fingerprint}/{part}"
+            for part in ("Resource", "DefaultPolicy/Resource")
+        }
+        for fingerprint in (model_a.fingerprint(), model_b.fingerprint())
+    }
+    assert {construct_path(version_b, i).removeprefix(prefix) for i in result.added} == roles[
+        model_b.fingerprint()
+    ]
+    assert {construct_path(version_a, i).removeprefix(prefix) for i in result.removed} == roles[
+        model_a.fingerprint()
+    ]
+
+
+def test_guardrails_model_change_changes_nothing_outside_the_model(
+    version_a: dict[str, Any],
+    native_rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    assert_nothing_outside_changes(version_a, *native_rollout)
+
+
+def test_guardrails_model_change_publishes_no_lambda_version(
+    version_a: dict[str, Any],
+    native_rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    """The front end names the stable endpoint and no model version: its function, version,
+    alias and CodeDeploy group are byte-for-byte the same, so no CodeDeploy run starts."""
+    changed, _, version_b, result = native_rollout
+    prefix = f"{STACK}/{changed}/"
+    for suffix in (
+        "Frontend/Function/Resource/Resource",
+        "Frontend/Function/Resource/CurrentVersion/Resource",
+        "Frontend/Alias/Resource",
+        "Deployment/DeploymentGroup/Resource",
+    ):
+        logical_id, resource_b = by_path(version_b, prefix + suffix)
+        assert version_a["Resources"][logical_id] == resource_b, suffix
+        assert logical_id not in result.changed | result.removed
+    _, function = by_path(version_b, prefix + "Frontend/Function/Resource/Resource")
+    variables = function["Properties"]["Environment"]["Variables"]
+    assert variables["MODEL_VERSION"] == "endpoint-managed"
+    assert variables["ENDPOINT_NAME"] == f"{PROD.name}-{changed}"
+
+
+def test_guardrails_autoscaling_is_left_alone_and_the_new_fleet_keeps_the_current_size(
+    version_a: dict[str, Any],
+    native_rollout: tuple[str, EnvironmentConfig, dict[str, Any], Plan],
+) -> None:
+    """AWS (Update endpoints that use auto scaling): a model change of a variant that is a
+    scalable target is allowed, without deregistering it; autoscaling pauses while the update
+    runs. The target and its policy name the stable endpoint and variant, so CloudFormation
+    does not touch them; ``RetainAllVariantProperties`` makes the new fleet start at the
+    variant's current (autoscaled) instance count rather than ``initial_instance_count``."""
+    changed, _, version_b, result = native_rollout
+    prefix = f"{STACK}/{changed}/"
+    target_id, target = by_path(version_b, prefix + "Autoscaling/Target/Resource")
+    policy_id, _ = by_path(version_b, prefix + "Autoscaling/Target/InvocationsPerInstance/Resource")
+    assert {target_id, policy_id}.isdisjoint(result.changed | result.removed)
+    assert version_a["Resources"][target_id] == target
+    assert target["Properties"]["ResourceId"] == f"endpoint/{PROD.name}-{changed}/variant/primary"
+    _, endpoint = by_path(version_b, prefix + "Endpoint/Resource")
+    assert endpoint["Properties"]["RetainAllVariantProperties"] is True

@@ -174,30 +174,33 @@ def test_service_trusts_are_held_to_this_account(synthesized: Synthesized, stack
     assert seen == TRUSTS_HELD_TO_THE_ACCOUNT
 
 
-def test_capacity_calls_are_held_to_this_models_tagged_resources(prod_template: Any) -> None:
+def test_capacity_calls_are_held_to_this_models_tagged_resources(
+    synthesized: Synthesized,
+) -> None:
     """RegisterScalableTarget and DescribeEndpointConfig are allowed on this account's
     scalable targets and endpoint configs that carry the model's tag, which the endpoint
-    config and the scalable target of each autoscaled model get."""
-    for resource_type in (
-        "AWS::SageMaker::EndpointConfig",
-        "AWS::ApplicationAutoScaling::ScalableTarget",
-    ):
-        tagged = [
-            r["Properties"]
-            for r in prod_template.find_resources(resource_type).values()
-            if any(t["Key"] == "safe-sagemaker:endpoints" for t in r["Properties"]["Tags"])
-        ]
-        assert len(tagged) == 2  # both prod models autoscale
-    for model in ("fraud-detector", "churn-xgboost"):
-        prod_template.has_resource_properties(
+    config and the scalable target of each autoscaled model behind the CodeDeploy shift get
+    (value: the model's endpoint name prefix)."""
+    from infra.config import load_environments
+
+    for env in load_environments():
+        template = synthesized.templates[env.stack_name]
+        shifted = {
+            env.endpoint_name_prefix(m)
+            for m in env.models
+            if m.autoscaling is not None and not env.endpoint_native(m)
+        }
+        for resource_type in (
+            "AWS::SageMaker::EndpointConfig",
             "AWS::ApplicationAutoScaling::ScalableTarget",
-            {
-                "ResourceId": Match.string_like_regexp(f"endpoint/prod-{model}-"),
-                "Tags": Match.array_with(
-                    [{"Key": "safe-sagemaker:endpoints", "Value": f"prod-{model}-"}]
-                ),
-            },
-        )
+        ):
+            tagged = {
+                tag["Value"]
+                for r in resources(template, resource_type).values()
+                for tag in r["Properties"].get("Tags", [])
+                if tag["Key"] == "safe-sagemaker:endpoints"
+            }
+            assert tagged == shifted, (env.name, resource_type)
 
 
 def test_alerts_publishers_get_only_what_sns_needs_of_the_key() -> None:
@@ -246,10 +249,10 @@ def test_prod_front_ends_reserve_their_configured_concurrency(synthesized: Synth
 def test_reserved_concurrency_is_bounded(tmp_path: Any) -> None:
     from tests.infra.test_config import VALID_MODEL, env_with, error_for
 
-    assert "greater than or equal to 1" in error_for(
+    assert "reserved_concurrency': must be at least 1, not 0" in error_for(
         tmp_path, env_with({"reserved_concurrency": 0})
     )
-    assert "less than or equal to 900" in error_for(
+    assert "reserved_concurrency': must be at most 900, not 901" in error_for(
         tmp_path, env_with({"reserved_concurrency": 901})
     )
     second = {**VALID_MODEL, "name": "churn", "reserved_concurrency": 500}
@@ -330,7 +333,7 @@ def test_web_acl_settings_are_validated(tmp_path: Any) -> None:
     assert "waf_web_acl_arn already names the web ACL" in error_for(tmp_path, both)
     bad_group = env_with({}, api={"waf": {"managed_rule_groups": ["CommonRuleSet"]}})
     assert "not an AWS managed rule group name" in error_for(tmp_path, bad_group)
-    assert "greater than or equal to 10" in error_for(
+    assert "rate_limit': must be at least 10, not 5" in error_for(
         tmp_path, env_with({}, api={"waf": {"rate_limit": 5}})
     )
     env = load_environment(

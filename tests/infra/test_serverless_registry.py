@@ -79,7 +79,7 @@ PACKAGED = {"model_package_arn": PACKAGE, "image_uri": None, "model_data_url": N
         pytest.param(
             {"serverless": {"max_concurrency": 201}},
             "models[0].serverless.max_concurrency",
-            "less than or equal to 200",
+            "must be at most 200, not 201",
             id="max-concurrency",
         ),
         pytest.param(
@@ -109,8 +109,7 @@ PACKAGED = {"model_package_arn": PACKAGE, "image_uri": None, "model_data_url": N
         pytest.param(
             {**PACKAGED, "model_package_arn": PACKAGE.rsplit("/", 1)[0]},
             "models[0].model_package_arn",
-            "is not a versioned model package ARN; use arn:aws:sagemaker:<region>:<account>:"
-            "model-package/<group>/<version>",
+            "names no package version: it is a package group or an AWS Marketplace model package",
             id="unversioned-package",
         ),
     ],

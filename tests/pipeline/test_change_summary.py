@@ -1,58 +1,136 @@
-"""The one-line summary of `cdk diff` the manual approval shows."""
+"""The one-line summary of the release preview the manual approval shows, on previews of the
+session's synthesized stage templates (a model approval; the takeover of a hand-deployed stack)
+and on the ways the preview can fail."""
 
 from __future__ import annotations
 
-import io
+import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from infra.cli.release_plan import release_plan
 from infra.pipeline import change_summary
-from infra.pipeline.change_summary import summarize
+from infra.pipeline.change_summary import summarize_files, summarize_preview
+from tests.pipeline.conftest import APPROVED_PACKAGE, PINNED_PACKAGE, PipelineSynth
+from tests.pipeline.test_approved_packages import DEV, REGISTRY_MODEL, model
 
-DIFF = """\
-Stack ProdStack
-IAM Statement Changes
-┌───┬──────────┬────────┐
-│   │ Resource │ Effect │
-└───┴──────────┴────────┘
-Resources
-[+] AWS::SageMaker::Model fraud-detector/Endpoint/Model frauddetectorEndpointModel1A2B3C4D
-[+] AWS::SageMaker::Endpoint fraud-detector/Endpoint/Resource frauddetectorEndpoint5E6F7A8B
-[~] AWS::Lambda::Function fraud-detector/Frontend/Function frauddetectorFrontendFn9C0D1E2F
- └─ [~] Environment
-[~] AWS::Lambda::Alias fraud-detector/Frontend/Live frauddetectorLive3A4B5C6D replace
-[-] AWS::SageMaker::EndpointConfig fraud-detector/Endpoint/Config frauddetectorConf7E8F destroy
-
-Outputs
-[~] Output EndpointNamefrauddetector: {"Value":"prod-fraud-detector-e8dd6af7"}
-"""
+CREATE_MINUTES = 8.0
 
 
-def test_counts_and_lists_the_resource_changes() -> None:
-    assert summarize(DIFF) == (
-        "2 to add, 2 to modify, 1 to remove (1 replaced); IAM changes. "
-        "+ SageMaker::Model fraud-detector/Endpoint/Model, "
-        "+ SageMaker::Endpoint fraud-detector/Endpoint/Resource, "
-        "~ Lambda::Function fraud-detector/Frontend/Function, "
-        "~ Lambda::Alias fraud-detector/Frontend/Live, "
-        "- SageMaker::EndpointConfig fraud-detector/Endpoint/Config"
+def _stage(synth: PipelineSynth, stage: str) -> dict[str, Any]:
+    (key,) = [k for k in synth.stage_templates if k.startswith(f"{stage}/")]
+    return synth.stage_templates[key]
+
+
+def _preview(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """What ``safe-sagemaker preview --json`` prints for these two DevStack templates."""
+    return release_plan(before, after, "DevStack", CREATE_MINUTES).as_json()
+
+
+def test_a_model_approval_in_dev(
+    pipeline_synth: PipelineSynth, approved_synth: PipelineSynth
+) -> None:
+    """The pipeline deployed version 3 before; the approval of version 4 brings a new endpoint."""
+    document = _preview(_stage(pipeline_synth, "Dev"), _stage(approved_synth, "Dev"))
+    plans = {plan["model"]: plan for plan in document["models"]}
+    assert set(plans) == {"fraud-detector", REGISTRY_MODEL}
+    blue = DEV.endpoint_name(model(DEV, REGISTRY_MODEL))
+    green = plans[REGISTRY_MODEL]["green"]
+    assert (plans[REGISTRY_MODEL]["blue"], plans[REGISTRY_MODEL]["new_endpoint"]) == (blue, True)
+    assert plans[REGISTRY_MODEL]["causes"] == [
+        {
+            "field": "Model.Containers[0].ModelPackageName",
+            "before": PINNED_PACKAGE,
+            "after": APPROVED_PACKAGE,
+        }
+    ]
+    summary = summarize_preview(document)
+    assert summary.startswith(
+        f"0 risk(s). {REGISTRY_MODEL}: NEW ENDPOINT {green} beside {blue} because "
+        "Model.Containers[0].ModelPackageName model-package/churn-scorer/3 -> "
+        "model-package/churn-scorer/4; AllAtOnce, about 13 min. "
+    )
+    assert "fraud-detector: no new endpoint (no change)." in summary
+    assert len(summary) <= change_summary.DEFAULT_LIMIT
+
+
+def test_the_takeover_of_a_hand_deployed_stack(pipeline_synth: PipelineSynth) -> None:
+    """The deployed template's paths start at the stack, the stage's at the pipeline: the same
+    models are found, CDK's own metadata (construct and asset paths) is no change, and only
+    what CDK derives from the construct path is replaced (README: the first takeover)."""
+    document = _preview(pipeline_synth.templates["DevStack"], _stage(pipeline_synth, "Dev"))
+    assert [plan["new_endpoint"] for plan in document["models"]] == [False, False]
+    assert {plan["model"] for plan in document["models"]} == {"fraud-detector", REGISTRY_MODEL}
+    assert document["risks"] == []
+    changed = {
+        change["type"]
+        for plan in document["models"]
+        for change in plan["changes"]
+        if change["action"] in ("replace", "update")
+    }
+    assert "AWS::SageMaker::Endpoint" not in changed
+    assert "AWS::Lambda::Function" not in changed
+    summary = summarize_preview(document)
+    assert summary.startswith("0 risk(s). ")
+    assert f"{REGISTRY_MODEL}: no new endpoint (" in summary
+
+
+def test_risks_come_first_and_the_line_is_cut_to_the_limit() -> None:
+    document = {
+        "models": [
+            {
+                "model": f"model-{number}",
+                "new_endpoint": False,
+                "changes": [{"action": "update", "type": "AWS::Lambda::Function", "path": "x"}],
+            }
+            for number in range(40)
+        ],
+        "shared": [{"action": "replace", "type": "AWS::ApiGateway::RestApi", "path": "Api"}],
+        "risks": [
+            {"path": "Api/Resource", "type": "AWS::ApiGateway::RestApi", "reason": "replaced"}
+        ],
+    }
+    summary = summarize_preview(document)
+    assert summary.startswith(
+        "1 risk(s). RISK Api/Resource (AWS::ApiGateway::RestApi): replaced. "
+        "model-0: no new endpoint (1 update)."
+    )
+    assert len(summary) == change_summary.DEFAULT_LIMIT
+    assert summary.endswith("...")
+    assert summarize_preview({**document, "models": []}) == (
+        "1 risk(s). RISK Api/Resource (AWS::ApiGateway::RestApi): replaced. shared: 1 replace."
     )
 
 
-def test_no_differences() -> None:
-    assert summarize("Stack ProdStack\nThere were no differences\n") == "no changes"
-    assert summarize("Unable to resolve AWS account").startswith("cdk diff listed no resource")
-
-
-def test_cut_to_the_limit() -> None:
-    text = summarize(DIFF, limit=60)
-    assert len(text) == 60
-    assert text.endswith("...")
+def test_when_the_preview_cannot_run(tmp_path: Path) -> None:
+    preview, stderr = tmp_path / "preview.json", tmp_path / "preview.err"
+    preview.write_text("")
+    stderr.write_text(
+        "Error: stack DevStack not found in us-east-1: deploy it (npx cdk deploy DevStack) "
+        "or check --region/--profile\n"
+    )
+    assert summarize_files(preview, stderr) == (
+        "no release preview (Error: stack DevStack not found in us-east-1: deploy it (npx cdk "
+        "deploy DevStack) or check --region/--profile); read the ChangeSummary step's log"
+    )
+    assert summarize_files(tmp_path / "absent.json", tmp_path / "absent.err") == (
+        "no release preview (no output); read the ChangeSummary step's log"
+    )
 
 
 def test_main_prints_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    pipeline_synth: PipelineSynth,
+    approved_synth: PipelineSynth,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO(DIFF))
-    assert change_summary.main() == 0
-    assert capsys.readouterr().out.count("\n") == 1
+    document = _preview(_stage(pipeline_synth, "Dev"), _stage(approved_synth, "Dev"))
+    preview = tmp_path / "preview.json"
+    preview.write_text(json.dumps(document, indent=2))
+    assert change_summary.main([str(preview), str(tmp_path / "preview.err")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert out.strip() == summarize_preview(document)
+    assert change_summary.main([str(preview)]) == 2

@@ -85,6 +85,3 @@ def test_no_registry_no_rule_and_no_lookup(cross_account: dict[str, Any]) -> Non
     rules = _of_type(cross_account, "AWS::Events::Rule")
     assert [r["Properties"]["EventPattern"]["source"] for r in rules] == [["aws.codecommit"]]
     assert "sagemaker:ListModelPackages" not in json.dumps(cross_account)
-    assert "Metadata" not in cross_account or "ApprovedModelPackages" not in cross_account.get(
-        "Metadata", {}
-    )

@@ -11,16 +11,10 @@ import pytest
 
 from app import choose_pipeline_file
 from infra.config import ENVIRONMENTS_DIR, ConfigError, load_environments
-from infra.pipeline.config import (
-    EXAMPLE_FILE,
-    PIPELINE_FILE,
-    load_pipeline_config,
-    parse_packages_context,
-)
+from infra.pipeline.config import EXAMPLE_FILE, PIPELINE_FILE, load_pipeline_config
 
 ENVIRONMENTS = load_environments()
 EXAMPLE: dict[str, Any] = json.loads(EXAMPLE_FILE.read_text())
-ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fraud-detector/7"
 
 
 def load(tmp_path: Path, body: Any) -> Any:
@@ -139,14 +133,14 @@ def test_codecommit_source(tmp_path: Path) -> None:
             "field 'model_registry.model_package_groups': a model package group is listed twice",
         ),
         (
-            changed("model_registry.pinned_packages", {"churn": ARN}),
-            "field 'model_registry': pinned_packages: group 'churn' is not in model_package_groups",
+            changed("model_registry.pinned_packages", {"churn-scorer": "arn"}),
+            "field 'model_registry': pinned_packages is no longer read: the version a synth "
+            "without the registry deploys is the model_package_arn in the environment file",
         ),
         (
-            changed("model_registry.pinned_packages", {"fraud-detector": "v7"}),
-            "field 'model_registry': pinned_packages: 'v7' is not a model package ARN of group "
-            "'fraud-detector' (arn:aws:sagemaker:<region>:<account>:model-package/fraud-detector/"
-            "<version>)",
+            changed("model_registry.model_package_groups", ["fraud-detector"]),
+            "field 'model_registry.model_package_groups[0]': no model of the pipeline's stages "
+            "serves group 'fraud-detector', so an approval would deploy nothing; pin a version",
         ),
     ],
 )
@@ -179,19 +173,13 @@ def test_cross_region_stages_are_refused(tmp_path: Path) -> None:
         load_with(tmp_path, "prod", region="eu-west-1")
 
 
-def test_context_packages_override_the_pinned_version(tmp_path: Path) -> None:
-    registry = load(tmp_path, EXAMPLE).model_registry
-    assert parse_packages_context("", registry) == {
-        "fraud-detector": EXAMPLE["model_registry"]["pinned_packages"]["fraud-detector"]
-    }
-    assert parse_packages_context(f"fraud-detector={ARN}", registry) == {"fraud-detector": ARN}
-
-
-def test_context_packages_are_validated(tmp_path: Path) -> None:
-    registry = load(tmp_path, EXAMPLE).model_registry
-    with pytest.raises(ConfigError, match="context approved_model_packages: group 'x' is not in"):
-        parse_packages_context(f"x={ARN}", registry)
-    with pytest.raises(ConfigError, match="'None' is not a model package ARN"):
-        parse_packages_context("fraud-detector=None", registry)
-    with pytest.raises(ConfigError, match="the pipeline config has no model_registry"):
-        parse_packages_context(f"fraud-detector={ARN}", None)
+def test_the_registry_must_be_the_pipelines(tmp_path: Path) -> None:
+    """Approval events reach the pipeline's account only, and its synth lists that registry."""
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, changed("account", "210987654321"))
+    assert str(error.value) == (
+        "pipeline config pipeline.json, field 'model_registry.model_package_groups[0]': "
+        "environment 'dev' model 'churn-scorer' pins a package of 123456789012/us-east-1, but "
+        "the pipeline reads the registry of its own account and region (210987654321/us-east-1);"
+        " register the model there or run the pipeline in the registry's account"
+    )

@@ -156,26 +156,66 @@ def test_approval_says_what_changes_in_prod(pipeline_synth: PipelineSynth) -> No
     assert approval["ActionTypeId"]["Provider"] == "Manual"
     text = approval["Configuration"]["CustomData"]
     assert text.startswith("Deploy ProdStack to 123456789012/us-east-1. Serves fraud-detector -> ")
-    assert "cdk diff: #{Prod@ChangeSummary.CHANGE_SUMMARY}" in text
-    assert "Approved model package versions: fraud-detector: 1." in text
+    assert "Changes: #{Prod@ChangeSummary.CHANGE_SUMMARY}" in text
+    # Prod serves no model of the registry's group, so the text names no package version.
+    assert "Model Registry versions" not in text
     assert len(text) + 600 <= 1000  # room for the summary within CodePipeline's limit
+
+
+def test_change_summary_previews_the_prod_release(pipeline_synth: PipelineSynth) -> None:
+    """The command-line tools' release preview of the staged ProdStack template against the
+    deployed one, read through Prod's lookup role."""
     spec = _buildspec(pipeline_synth, "ChangeSummary")
     assert spec["env"]["exported-variables"] == ["CHANGE_SUMMARY"]
-    assert any(
-        "cdk diff --app cdk.out/assembly-PipelineStack-Prod --all --no-change-set" in command
-        for command in spec["phases"]["build"]["commands"]
+    (copy, profile_role, source, preview, *rest) = spec["phases"]["build"]["commands"]
+    staged = copy.split()[5]
+    assert copy == f"mkdir -p preview && cp {staged} preview/ProdStack.template.json"
+    prod = pipeline_synth.assembly.get_nested_assembly("assembly-PipelineStack-Prod")
+    assert staged == f"cdk.out/assembly-PipelineStack-Prod/{prod.stacks[0].template_file}"
+    assert (pipeline_synth.outdir / staged.removeprefix("cdk.out/")).is_file()
+    lookup_role = "arn:aws:iam::123456789012:role/cdk-hnb659fds-lookup-role-123456789012-us-east-1"
+    assert profile_role == f"aws configure set profile.target.role_arn {lookup_role}"
+    assert source == "aws configure set profile.target.credential_source EcsContainer"
+    assert preview == (
+        "safe-sagemaker --profile target --region us-east-1 preview --env prod --to preview "
+        "--json > preview.json 2> preview.err || true"
     )
-    assert (pipeline_synth.outdir / "assembly-PipelineStack-Prod" / "manifest.json").exists()
+    assert rest[-2] == (
+        'export CHANGE_SUMMARY="$(python3 -m infra.pipeline.change_summary preview.json '
+        'preview.err)"'
+    )
+    # The tools' own dependencies, pinned by requirements.txt; the preview needs no CDK.
+    install = spec["phases"]["install"]["commands"]
+    assert "pip install --quiet --no-deps -e ." in install
+    pinned = (REPO_ROOT / "requirements.txt").read_text()
+    (pip,) = [command for command in install if "requirements.txt" in command]
+    for package in re.findall(r"\^\(([^)]*)\)==", pip)[0].split("|"):
+        assert f"\n{package}==" in pinned
+    pipeline_synth.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [{"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": lookup_role}]
+                )
+            }
+        },
+    )
 
 
-def test_model_approval_rule_starts_the_pipeline(pipeline_synth: PipelineSynth) -> None:
+@pytest.mark.parametrize("synth_name", ["pipeline_synth", "approved_synth"])
+def test_model_approval_rule_starts_the_pipeline(
+    request: pytest.FixtureRequest, synth_name: str
+) -> None:
+    """Also after an approval, when the pipeline delivers the approved version."""
+    pipeline_synth: PipelineSynth = request.getfixturevalue(synth_name)
     (rule,) = pipeline_synth.resources("AWS::Events::Rule").values()
     properties = rule["Properties"]
     assert properties["EventPattern"] == {
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
         "detail": {
-            "ModelPackageGroupName": ["fraud-detector"],
+            "ModelPackageGroupName": ["churn-scorer"],
             "ModelApprovalStatus": ["Approved"],
         },
     }
@@ -255,15 +295,19 @@ def test_cfn_lint_is_clean_on_the_pipeline_and_its_stages(pipeline_synth: Pipeli
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("synth_name", ["pipeline_synth", "approved_synth"])
 def test_stages_deploy_the_same_stacks_under_the_same_names(
-    pipeline_synth: PipelineSynth,
+    request: pytest.FixtureRequest, synth_name: str
 ) -> None:
     """Same CloudFormation stack names, so the pipeline takes over stacks deployed by hand. The
     templates differ only in what CDK derives from construct paths: the API's deployment and
     Lambda permissions (logical ids), the canary's and the scaling policies' generated names,
     the description CDK's custom-resource provider framework gives its function, the statement
     ids with which EventBridge rules are allowed to the alerts dead-letter queue.
-    Taking over a hand-deployed stack replaces those once (README: "Limits")."""
+    Taking over a hand-deployed stack replaces those once (README: "Limits"). With an approved
+    model package the top-level stacks serve it too: `cdk deploy ProdStack` with the same
+    context deploys what the Prod stage deploys."""
+    pipeline_synth: PipelineSynth = request.getfixturevalue(synth_name)
     path_derived = re.compile(r"^PredictionApi(Deployment|.*ApiPermission)")
     for stage, stack in (("Dev", "DevStack"), ("Prod", "ProdStack")):
         artifact = pipeline_synth.assembly.get_nested_assembly(

@@ -38,13 +38,15 @@ WARM_UP_SECONDS = 120.0
 
 def load_hooks(rollout: ModelRollout) -> dict[str, ModuleType]:
     """The real hook handlers, by their logical ids in the template (loaded once each)."""
-    if str(LAYER) not in sys.path:
-        sys.path.insert(0, str(LAYER))
     modules = {}
     for logical_id, folder in (
         (rollout.pre_hook_id, "pre_traffic_hook"),
         (rollout.post_hook_id, "post_traffic_hook"),
     ):
+        # As in Lambda: the function's folder (its handler's package) and the layer.
+        for path in (REPO / "lambdas" / folder, LAYER):
+            if str(path) not in sys.path:
+                sys.path.insert(0, str(path))
         name = f"simulated_{folder}"
         module = sys.modules.get(name)
         if module is None:

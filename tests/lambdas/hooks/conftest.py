@@ -16,9 +16,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 LAYER = REPO / "lambdas" / "deployment_hooks_common" / "python"
-# The layer as the runtime mounts it (/opt/python); the repository for `tests.` imports under any
+# Each hook's folder as the runtime puts it first (/var/task: its handler's own package), the
+# layer as the runtime mounts it (/opt/python), the repository for `tests.` imports under any
 # pytest import mode.
-for path in (LAYER, REPO):
+HOOK_FOLDERS = [REPO / "lambdas" / "pre_traffic_hook", REPO / "lambdas" / "post_traffic_hook"]
+for path in (*HOOK_FOLDERS, LAYER, REPO):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
+# The hook's own package, importable as in Lambda (conftest puts the hook folders on sys.path).
+import post_traffic.traffic
 import pytest
 from botocore.client import BaseClient
 from botocore.stub import ANY, Stubber
@@ -413,9 +415,7 @@ def test_missing_ids_are_not_reported(world: PostWorld) -> None:
 # --- the CloudWatch query itself ---------------------------------------------------------------
 
 
-def test_query_reads_green_sums_per_minute_from_the_deployment_minute(
-    post_hook: ModuleType,
-) -> None:
+def test_query_reads_green_sums_per_minute_from_the_deployment_minute() -> None:
     cloudwatch = make_client("cloudwatch")
     start = CREATE_TIME.replace(second=0)
     end = start + timedelta(minutes=5)
@@ -468,7 +468,7 @@ def test_query_reads_green_sums_per_minute_from_the_deployment_minute(
             },
             {**expected, "NextToken": "page-2"},
         )
-        counts = post_hook.green_traffic(
+        counts = post_traffic.traffic.green_traffic(
             cloudwatch, endpoint=GREEN, variant=VARIANT, start=start, end=end
         )
 
@@ -479,13 +479,13 @@ def test_the_query_window_starts_at_the_deployment_minute(
     world: PostWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     windows: list[tuple[datetime, datetime]] = []
-    real = world.hook.green_traffic
+    real = post_traffic.traffic.green_traffic
 
     def spy(cloudwatch: BaseClient, **kwargs: Any) -> Any:
         windows.append((kwargs["start"], kwargs["end"]))
         return real(cloudwatch, **kwargs)
 
-    monkeypatch.setattr(world.hook, "green_traffic", spy)
+    monkeypatch.setattr(post_traffic.traffic, "green_traffic", spy)
     world.traffic(GREEN, invocations=20)
     world.expect_start()
     expect_report(world.codedeploy, ANY)

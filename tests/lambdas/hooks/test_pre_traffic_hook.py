@@ -18,6 +18,8 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
+# The hook's own package, importable as in Lambda (conftest puts the hook folders on sys.path).
+import pre_traffic.check
 import pytest
 from botocore.client import BaseClient
 from botocore.stub import Stubber
@@ -552,7 +554,7 @@ def test_an_unexpected_exception_still_reports_failed(
     def explode(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(world.hook, "send_sample_requests", explode)
+    monkeypatch.setattr(pre_traffic.check, "send_sample_requests", explode)
     expect_start(world)
     expect_endpoint(world.sagemaker, GREEN)
     expect_endpoint(world.sagemaker, BLUE)

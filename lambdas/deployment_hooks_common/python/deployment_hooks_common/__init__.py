@@ -7,6 +7,7 @@ from deployment_hooks_common.deployment import (
     Endpoints,
     read_deployment,
     resolve_endpoints,
+    reverse_shift_summary,
 )
 from deployment_hooks_common.errors import ConfigError, HandedOverError, HookFailedError
 from deployment_hooks_common.lifecycle import (
@@ -33,6 +34,7 @@ __all__ = [
     "SystemClock",
     "read_deployment",
     "resolve_endpoints",
+    "reverse_shift_summary",
     "run_lifecycle_hook",
     "wait_until",
 ]

@@ -208,3 +208,15 @@ def resolve_endpoints(lambda_client: BaseClient, shift: AliasShift) -> Endpoints
             blue = None
     logger.info("resolved endpoints", extra={"green_endpoint": green, "blue_endpoint": blue})
     return Endpoints(green=green, blue=blue, model_name=target.get(MODEL_ENV_VAR) or None)
+
+
+def reverse_shift_summary(shift: AliasShift, endpoints: Endpoints) -> str | None:
+    """What both hooks report for a reverse shift, which they pass unchecked: the older version
+    served all traffic minutes ago, and failing would leave the stack UPDATE_ROLLBACK_FAILED.
+    None for a forward shift, which they check."""
+    if not shift.is_reverse:
+        return None
+    return (
+        f"reverse shift back to version {shift.target_version} (endpoint "
+        f"{endpoints.green}): CloudFormation is rolling the stack back; passes unchecked"
+    )
