@@ -4,18 +4,26 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_DEPRECATED := quiet
 
 .PHONY: install dist synth synth-pipeline lint test unit infra-test pipeline-test snapshot-update bench-frontend bench-synth bench-rollouts deploy-dev deploy-prod clean
 
-install: $(VENV)/.installed node_modules/.installed
+install: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	# The project itself, editable, for the `safe-sagemaker` console script (deps pinned above).
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# checkov pins many libraries of its own (boto3, pydantic...): a venv apart, so that they never
+# move the app's pins. make test runs it on every synthesized serving template.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -26,10 +34,12 @@ node_modules/.installed: package.json package-lock.json
 dist: install
 	$(BIN)/pip wheel --no-deps --quiet --disable-pip-version-check -w dist .
 
-## Synthesize every environment's stack (cdk-nag runs inside synth), then cfn-lint the templates.
+## Synthesize every environment's stack (cdk-nag runs inside synth), then cfn-lint and checkov
+## the templates.
 synth: install
 	npx --no-install cdk synth --quiet
 	$(BIN)/cfn-lint cdk.out/*.template.json
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $$(printf -- '-f %s ' cdk.out/*.template.json)
 
 ## The delivery pipeline from the example config (or your pipeline.json), then cfn-lint it and its stages.
 PIPELINE_CONFIG ?= infra/environments/pipeline/pipeline.example.json

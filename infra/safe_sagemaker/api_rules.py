@@ -13,6 +13,11 @@ import re
 ACCOUNT_RATE_LIMIT = 10_000
 ACCOUNT_BURST_LIMIT = 5_000
 
+# The web ACL the stack creates for the API (WafConfig, ApiWebAcl): AWS managed rule groups by
+# default, and WAF's minimum for a rate-based rule (requests per source IP per 5 minutes).
+WAF_MANAGED_RULE_GROUPS = ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet")
+WAF_MIN_RATE_LIMIT = 10
+
 # Request size limits along the path, in bytes (documented in the PredictionApi docstring).
 API_GATEWAY_MAX_PAYLOAD = 10 * 1024 * 1024
 LAMBDA_SYNC_MAX_PAYLOAD = 6 * 1024 * 1024

@@ -22,6 +22,8 @@ from safe_sagemaker.api_rules import (
     ACCOUNT_BURST_LIMIT,
     ACCOUNT_RATE_LIMIT,
     DEFAULT_CONTENT_TYPES,
+    WAF_MANAGED_RULE_GROUPS,
+    WAF_MIN_RATE_LIMIT,
     check_media_type,
     check_media_types,
     web_acl_region,
@@ -258,6 +260,35 @@ class AlarmThresholds(_AlarmWindow):
     overhead_latency_p99_ms: int = Field(default=200, gt=0)
     # Serverless only (cold starts): default SERVERLESS_MODEL_SETUP_TIME_P99_MS there.
     model_setup_time_p99_ms: int | None = Field(default=None, gt=0)
+
+
+# Lambda's default account concurrency is 1000, of which 100 must stay unreserved: what the
+# front ends of one environment may reserve together.
+MAX_RESERVED_CONCURRENCY = 900
+# An opt-out reason must say something a reviewer can check, not "n/a".
+MIN_OPT_OUT_REASON = 20
+
+
+class NetworkIsolationConfig(_Strict):
+    """``EnableNetworkIsolation`` on the model's SageMaker Model: the serving container gets no
+    network (no internet, no AWS APIs) while it handles every request. On by default for
+    instance-hosted models; serverless endpoints do not support it (off, and it cannot be
+    turned on). Turning it off needs a ``reason`` (kept in the config for review).
+    Part of the fingerprint: switching it deploys a new (green) endpoint."""
+
+    enabled: bool = True
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _reasoned(self) -> NetworkIsolationConfig:
+        reason = (self.reason or "").strip()
+        if not self.enabled and len(reason) < MIN_OPT_OUT_REASON:
+            raise ValueError(
+                "turning network isolation off needs a reason of at least "
+                f"{MIN_OPT_OUT_REASON} characters saying what the container must reach "
+                '(e.g. "reads features from the feature store at inference")'
+            )
+        return self
 
 
 class DataCaptureConfig(_Strict):
@@ -549,6 +580,10 @@ class ModelConfig(_Strict):
     variant_name: str = "primary"
     container_environment: dict[str, str] = Field(default_factory=dict)
     serverless: ServerlessConfig | None = None
+    # None: on, except for a serverless model (which SageMaker does not isolate).
+    network_isolation: NetworkIsolationConfig | None = None
+    # Concurrent executions reserved for (and capping) the model's front-end function.
+    reserved_concurrency: int | None = Field(default=None, ge=1, le=MAX_RESERVED_CONCURRENCY)
     autoscaling: AutoscalingConfig | None = None
     alarms: AlarmThresholds = Field(default_factory=AlarmThresholds)
     # Request media types the model's API route accepts; the front end answers 415 to any
@@ -617,6 +652,26 @@ class ModelConfig(_Strict):
     def _instance_type(cls, value: str) -> str:
         return check_instance_type(value, use="hosting")
 
+    @model_validator(mode="after")
+    def _isolation_hosting(self) -> ModelConfig:
+        if (
+            self.serverless is not None
+            and self.network_isolation
+            and self.network_isolation.enabled
+        ):
+            raise ValueError(
+                "network_isolation: serverless endpoints do not support network isolation; "
+                "remove network_isolation or host the model on instances"
+            )
+        return self
+
+    @property
+    def network_isolated(self) -> bool:
+        """Whether the Model gets ``EnableNetworkIsolation``."""
+        if self.network_isolation is None:
+            return self.serverless is None
+        return self.network_isolation.enabled
+
     @property
     def image(self) -> ImageUri | None:
         """The parsed image; None for a model package."""
@@ -669,6 +724,11 @@ class ModelConfig(_Strict):
                 del served[source]
         if self.serverless is not None and self.serverless.provisioned_concurrency is None:
             del served["serverless"]["provisioned_concurrency"]
+        # What reaches the Model is the flag, not the opt-out's reason; a model without it
+        # keeps the fingerprint it had before the setting existed.
+        del served["network_isolation"]
+        if self.network_isolated:
+            served["network_isolated"] = True
         digest = hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()
         return digest[:FINGERPRINT_LENGTH]
 
@@ -676,6 +736,7 @@ class ModelConfig(_Strict):
 # Fields that never reach the Model or the EndpointConfig.
 _NOT_FINGERPRINTED = {
     "alarms",
+    "reserved_concurrency",
     "deployment",
     "allowed_content_types",
     "autoscaling",
@@ -735,6 +796,30 @@ class UsagePlanConfig(_Strict):
     quota_period: Literal["day", "week", "month"] = "day"
 
 
+class WafConfig(_Strict):
+    """The web ACL the stack creates for the API (``ApiWebAcl``) when no ``waf_web_acl_arn``
+    is given. ``enabled`` default: on in a production environment, off elsewhere."""
+
+    enabled: bool | None = None
+    managed_rule_groups: list[str] = Field(
+        default_factory=lambda: list(WAF_MANAGED_RULE_GROUPS), min_length=1
+    )
+    rate_limit: int = Field(default=2000, ge=WAF_MIN_RATE_LIMIT, le=2_000_000_000)
+
+    @field_validator("managed_rule_groups")
+    @classmethod
+    def _groups(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"AWSManagedRules[A-Za-z0-9]+", name):
+                raise ValueError(
+                    f"{name!r} is not an AWS managed rule group name "
+                    "(e.g. AWSManagedRulesCommonRuleSet)"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("a rule group is listed twice")
+        return value
+
+
 class ApiConfig(_Strict):
     """The prediction API (API Gateway REST, regional) in front of every model.
 
@@ -750,6 +835,7 @@ class ApiConfig(_Strict):
     throttling_burst_limit: int = Field(default=200, ge=0, le=ACCOUNT_BURST_LIMIT)
     usage_plan: UsagePlanConfig | None = None
     waf_web_acl_arn: str | None = None
+    waf: WafConfig = Field(default_factory=WafConfig)
     create_cloudwatch_role: bool = False
     execution_logging: bool = False
     alarms: ApiAlarmThresholds = Field(default_factory=ApiAlarmThresholds)
@@ -891,6 +977,15 @@ class EnvironmentConfig(_Strict):
         default = PRODUCTION_GUARDRAILS if production else NON_PRODUCTION_GUARDRAILS
         return model.deployment.guardrails or default
 
+    @property
+    def creates_web_acl(self) -> bool:
+        """Whether the stack creates the API's web ACL: when none is given, in production
+        unless ``api.waf.enabled`` says otherwise."""
+        if self.api.waf_web_acl_arn is not None:
+            return False
+        enabled = self.api.waf.enabled
+        return self.production if enabled is None else enabled
+
     def endpoint_name_prefix(self, model: ModelConfig) -> str:
         """Every endpoint of ``model`` is named ``<prefix><fingerprint>``; under
         endpoint-guardrails the one endpoint is named exactly ``<env>-<model>``."""
@@ -956,6 +1051,15 @@ def _check_environment(env: EnvironmentConfig) -> None:
             raise _FieldError(where + ".name", f"duplicate model name {model.name!r}; rename one")
         seen.add(model.name)
         _check_model(env, model, where)
+    reserved = [m.reserved_concurrency or 0 for m in env.models]
+    if sum(reserved) > MAX_RESERVED_CONCURRENCY:
+        index = max(range(len(reserved)), key=reserved.__getitem__)
+        raise _FieldError(
+            f"models[{index}].reserved_concurrency",
+            f"the models' front ends reserve {sum(reserved)} concurrent executions together, "
+            f"over the {MAX_RESERVED_CONCURRENCY} an account with Lambda's default limit "
+            "(1000, of which 100 stay unreserved) can give; lower the largest",
+        )
     bodies = sum(len(m.canary_sample.body.encode()) for m in env.models)
     if env.canary.enabled and bodies > CANARY_BODIES_MAX_BYTES:
         raise _FieldError(
@@ -1089,6 +1193,12 @@ def _check_guardrails(env: EnvironmentConfig, model: ModelConfig, where: str) ->
 
 def _check_api(env: EnvironmentConfig) -> None:
     api, plan = env.api, env.api.usage_plan
+    if api.waf_web_acl_arn is not None and api.waf.enabled:
+        raise _FieldError(
+            "api.waf.enabled",
+            "waf_web_acl_arn already names the web ACL of the stage; remove waf.enabled, or "
+            "remove waf_web_acl_arn to have the stack create one",
+        )
     if plan is not None and api.auth != "api_key":
         raise _FieldError(
             "api.usage_plan", "usage_plan limits API keys; set auth to 'api_key' or remove it"

@@ -105,6 +105,7 @@ class ServedModel(Construct):
             initial_instance_count=model.initial_instance_count,
             variant_name=model.variant_name,
             container_environment=model.container_environment,
+            network_isolation=model.network_isolated,
             serverless_memory_size_mb=model.serverless.memory_size_mb if model.serverless else None,
             serverless_max_concurrency=model.serverless.max_concurrency if model.serverless else 5,
             serverless_provisioned_concurrency=(
@@ -129,6 +130,16 @@ class ServedModel(Construct):
             # fleet's current size instead of initial_instance_count.
             retain_variant_properties=self.endpoint_native and model.autoscaling is not None,
         )
+        if not model.network_isolated:
+            # checkov reads skips with their reasons from the resource's Metadata.
+            reason = (
+                model.network_isolation.reason
+                if model.network_isolation is not None
+                else "SageMaker does not support network isolation on serverless endpoints"
+            )
+            self.endpoint.model.add_metadata(
+                "checkov", {"skip": [{"id": "CKV_AWS_370", "comment": reason}]}
+            )
         self.monitor: DataQualityMonitor | None = None
         if capture_bucket is not None and capture.enabled:
             capture_bucket.grant_capture(self.endpoint.role, endpoint_name)
@@ -219,6 +230,7 @@ class ServedModel(Construct):
             baseline_constraints_uri=settings.baseline_constraints_uri,
             volume_encryption_key=data_key,
             alerts_topic=alerts.topic,
+            dead_letter_queue=alerts.dead_letter_queue,
             alarm_action=alerts.alarm_action,
             instance_type=settings.instance_type,
             volume_size_gb=settings.volume_size_gb,
@@ -256,6 +268,7 @@ class ServedModel(Construct):
             ),
             endpoint_name_pattern=environment.endpoint_name_pattern(model),
             allowed_content_types=model.allowed_content_types,
+            reserved_concurrency=model.reserved_concurrency,
             code=frontend_code,
             layers=frontend_layers,
             **log_settings,

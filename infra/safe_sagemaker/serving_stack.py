@@ -27,6 +27,7 @@ from safe_sagemaker.config import EnvironmentConfig, ModelConfig
 from safe_sagemaker.constructs.alerts_topic import AlertsTopic
 from safe_sagemaker.constructs.api_alarms import ApiAlarms
 from safe_sagemaker.constructs.api_canary import ApiCanary, CanaryRoute
+from safe_sagemaker.constructs.api_web_acl import ApiWebAcl
 from safe_sagemaker.constructs.blue_green_deployment import (
     HOOKS_COMMON_CODE,
     POST_TRAFFIC_CODE,
@@ -49,6 +50,7 @@ from safe_sagemaker.constructs.prediction_api import ApiAuth, PredictionApi
 from safe_sagemaker.constructs.python_function import RUNTIME, code_from_folder
 from safe_sagemaker.constructs.secure_bucket import AccessLogsBucket
 from safe_sagemaker.log_retention import retention_days
+from safe_sagemaker.nag import acknowledge_inline_policies, add_compliance_checks
 from safe_sagemaker.served_model import ServedModel
 
 
@@ -71,6 +73,8 @@ class ModelServingStack(Stack):
             **kwargs,
         )
         self.config = config
+        # Serverless and NIST 800-53 R5 on everything this stack serves (AwsSolutions is app-wide).
+        add_compliance_checks(self)
         removal = RemovalPolicy.RETAIN if config.production else RemovalPolicy.DESTROY
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)
@@ -121,7 +125,11 @@ class ModelServingStack(Stack):
         )
         self.deployments = codedeploy.LambdaApplication(self, "Deployments")
         DeploymentNotifications(
-            self, "DeploymentNotifications", application=self.deployments, topic=self.alerts.topic
+            self,
+            "DeploymentNotifications",
+            application=self.deployments,
+            topic=self.alerts.topic,
+            dead_letter_queue=self.alerts.dead_letter_queue,
         )
         # One adopt-or-create provider for every model's endpoint log group, allowed only
         # this environment's endpoints' groups.
@@ -159,6 +167,7 @@ class ModelServingStack(Stack):
                 "EndpointDeploymentNotifications",
                 endpoint_arns=native,
                 topic=self.alerts.topic,
+                dead_letter_queue=self.alerts.dead_letter_queue,
             )
             if native
             else None
@@ -167,6 +176,7 @@ class ModelServingStack(Stack):
         self.canary = self._add_canary(removal) if config.canary.enabled else None
         # Last: it shows every alarm defined above.
         self.dashboard = self._add_dashboard() if config.dashboard.enabled else None
+        acknowledge_inline_policies(self)
 
     def _add_model(self, model: ModelConfig, code: Mapping[str, lambda_.Code]) -> ServedModel:
         """One model, in this stack or, with ``nested_model_stacks``, in a nested stack of its
@@ -200,6 +210,17 @@ class ModelServingStack(Stack):
         settings = config.api
         plan = settings.key_usage_plan
         aliases = {name: served.frontend.alias for name, served in self.models.items()}
+        self.web_acl: ApiWebAcl | None = None
+        if config.creates_web_acl:
+            self.web_acl = ApiWebAcl(
+                self,
+                "ApiWebAcl",
+                managed_rule_groups=settings.waf.managed_rule_groups,
+                rate_limit=settings.waf.rate_limit,
+                log_retention=retention_days(config.log_retention_days),
+                log_encryption_key=self.data_key,
+                log_removal_policy=removal,
+            )
         api = PredictionApi(
             self,
             "PredictionApi",
@@ -227,7 +248,7 @@ class ModelServingStack(Stack):
             access_log_removal_policy=removal,
             execution_logging=settings.execution_logging,
             cloud_watch_role=settings.create_cloudwatch_role,
-            web_acl_arn=settings.waf_web_acl_arn,
+            web_acl_arn=self.web_acl.web_acl_arn if self.web_acl else settings.waf_web_acl_arn,
         )
         thresholds = settings.alarms
         self.api_alarms = ApiAlarms(

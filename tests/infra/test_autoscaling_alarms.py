@@ -224,7 +224,7 @@ def test_alarms_of_this_account_may_publish_to_the_alerts_topic(prod_template: A
                     [
                         Match.object_like(
                             {
-                                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                                 "Principal": {"Service": "cloudwatch.amazonaws.com"},
                             }
                         )

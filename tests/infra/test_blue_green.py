@@ -148,7 +148,8 @@ def test_frontend_names_exactly_one_endpoint_as_a_literal(
     assert properties["Runtime"] == "python3.14"
     assert properties["Timeout"] == 29  # API Gateway's integration limit
     assert properties["TracingConfig"] == {"Mode": "Active"}
-    assert "ReservedConcurrentExecutions" not in properties
+    # Only where configured (reserved_concurrency); see test_security.
+    assert properties.get("ReservedConcurrentExecutions") == model.reserved_concurrency
 
 
 @pytest.mark.parametrize(("env", "model"), CASES, ids=CASE_IDS)
@@ -693,8 +694,17 @@ def test_hooks_get_only_what_they_use(
                 "xray:PutTraceSegments",
                 "xray:PutTelemetryRecords",
                 "cloudwatch:GetMetricData",
-                "application-autoscaling:RegisterScalableTarget",
                 "application-autoscaling:DescribeScalableTargets",
+            }
+        elif {
+            "application-autoscaling:RegisterScalableTarget",
+            "sagemaker:DescribeEndpointConfig",
+        } & set(actions(statement)):
+            # Held to this model's endpoint configs and scalable targets by their tag.
+            assert statement["Condition"] == {
+                "StringEquals": {
+                    "aws:ResourceTag/safe-sagemaker:endpoints": env.endpoint_name_prefix(model)
+                }
             }
         elif "iam:CreateServiceLinkedRole" in actions(statement):
             assert resource.endswith("AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint")
@@ -919,6 +929,12 @@ def test_frontend_rejects_an_invoke_pattern_that_misses_its_endpoint(
 ) -> None:
     with pytest.raises(ValueError, match=error):
         make_frontend(endpoint, endpoint_name_pattern=pattern)
+
+
+def test_frontend_refuses_a_reservation_of_zero(endpoint: Any) -> None:
+    """Zero reserved concurrency would throttle every request."""
+    with pytest.raises(ValueError, match="reserved_concurrency must be at least 1"):
+        make_frontend(endpoint, reserved_concurrency=0)
 
 
 def test_frontend_refuses_an_endpoint_name_token(endpoint: Any) -> None:

@@ -188,9 +188,11 @@ def test_access_logs_are_json_to_an_encrypted_group_with_the_environments_retent
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_web_acl_association_unless_configured(synthesized: Any, stack: str) -> None:
+def test_web_acl_association_only_with_a_web_acl(synthesized: Any, stack: str) -> None:
+    """None is given in either environment: prod associates the one it creates, dev none."""
     assert ENVIRONMENTS[stack].api.waf_web_acl_arn is None
-    assert not resources(synthesized, stack, "AWS::WAFv2::WebACLAssociation")
+    associations = resources(synthesized, stack, "AWS::WAFv2::WebACLAssociation")
+    assert len(associations) == (1 if ENVIRONMENTS[stack].creates_web_acl else 0)
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -262,9 +264,13 @@ def test_nag_acknowledgements_on_the_api_are_exactly_the_unfixable_ones(synthesi
                 if "/PredictionApi/" in path:
                     suppressed.add((violation["ruleName"], path.split("/")[0]))
     # No WAF ACL configured, AWS's managed policy on the account logging role, IAM (not
-    # Cognito) callers; nothing else.
+    # Cognito) callers, no cache for POST inferences, no client certificate for a Lambda
+    # integration; nothing else.
     assert {rule for rule, _ in suppressed} == {
         "AwsSolutions-APIG3",
+        "NIST.800.53.R5-APIGWAssociatedWithWAF",
+        "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
+        "NIST.800.53.R5-APIGWSSLEnabled",
         "AwsSolutions-COG4",
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
     }

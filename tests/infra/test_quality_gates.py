@@ -1,6 +1,11 @@
-"""The gates every template passes: cdk-nag (AwsSolutions), cfn-lint, deterministic synth."""
+"""The gates every template passes: cdk-nag (AwsSolutions on the app; Serverless and NIST 800-53
+R5 on each serving stack), cfn-lint, deterministic synth."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
 
 import pytest
 from aws_cdk import App, Stack
@@ -8,8 +13,14 @@ from aws_cdk import aws_s3 as s3
 
 from app import build_app
 from safe_sagemaker.constructs.model_monitor import ANALYZER_ACCOUNTS
-from safe_sagemaker.nag import add_nag_checks
-from tests.conftest import Synthesized, cli_app, run_cfn_lint
+from safe_sagemaker.nag import (
+    PACKS,
+    acknowledge,
+    add_compliance_checks,
+    add_nag_checks,
+    stale_acknowledgements,
+)
+from tests.conftest import REPO_ROOT, Synthesized, cli_app, run_cfn_lint
 
 STACKS = ("DevStack", "ProdStack")
 
@@ -19,10 +30,69 @@ def test_app_has_the_contract_stacks(synthesized: Synthesized) -> None:
 
 
 def test_nag_reports_no_unacknowledged_violation(synthesized: Synthesized) -> None:
+    """No open finding, warnings included, in any pack."""
     report = synthesized.validation_report()
-    (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
-    assert nag["conclusion"] == "success"
-    assert nag["violations"] == []
+    assert {r["pluginName"] for r in report["pluginReports"]} == set(PACKS)
+    for plugin in report["pluginReports"]:
+        assert plugin["conclusion"] == "success", plugin["pluginName"]
+        assert plugin["violations"] == [], plugin["pluginName"]
+
+
+@pytest.mark.parametrize("pack", ["Serverless", "NIST.800.53.R5"])
+def test_compliance_packs_check_each_serving_stack(synthesized: Synthesized, pack: str) -> None:
+    """One report per serving stack, each about that stack's resources alone."""
+    report = synthesized.validation_report()
+    checked = set()
+    for plugin in report["pluginReports"]:
+        if plugin["pluginName"] == pack:
+            stacks = {
+                construct["constructPath"].split("/")[0]
+                for finding in plugin["suppressedViolations"]
+                for construct in finding["violatingConstructs"]
+            }
+            assert len(stacks) == 1, stacks
+            checked |= stacks
+    assert checked == set(STACKS)
+
+
+def test_no_acknowledgement_is_stale(synthesized: Synthesized) -> None:
+    """Every acknowledgement suppresses a finding: one that matches nothing would silently
+    accept a future finding of its rule (e.g. a new '*' resource) on its construct."""
+    stale = stale_acknowledgements(synthesized.app, synthesized.validation_report())
+    assert stale == []
+
+
+def test_stale_acknowledgements_are_found() -> None:
+    app = App()
+    stack = Stack(app, "Careful")
+    bucket = s3.Bucket(stack, "Logged", enforce_ssl=True)
+    acknowledge(bucket, "AwsSolutions-S1", "the bucket is a log target; see the test's purpose")
+    acknowledge(bucket, "AwsSolutions-S10", "nothing to suppress: the bucket enforces SSL")
+    add_nag_checks(app)
+    assembly = app.synth()
+    report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
+    assert stale_acknowledgements(app, report) == [
+        ("Careful/Logged", "AwsSolutions::AwsSolutions-S10")
+    ]
+
+
+def test_acknowledgements_name_their_pack() -> None:
+    stack = Stack(App(), "Careful")
+    with pytest.raises(ValueError, match=r"name the pack, e\.g\. AwsSolutions-IAM5"):
+        acknowledge(stack, "IAM5", "a reason long enough to pass the length check")
+
+
+def test_compliance_gate_stops_synth_on_a_violation() -> None:
+    app = App()
+    stack = Stack(app, "Careless")
+    # Encrypted, SSL-only, logged, but not versioned: NIST.800.53.R5-S3BucketVersioningEnabled
+    logs = s3.Bucket(stack, "Logs", enforce_ssl=True)
+    s3.Bucket(stack, "Data", enforce_ssl=True, server_access_logs_bucket=logs)
+    add_compliance_checks(stack)
+    with pytest.raises(
+        Exception, match=r"(?s)NIST.800.53.R5-S3BucketVersioningEnabled|Validation failed"
+    ):
+        app.synth()
 
 
 def test_every_acknowledgement_has_a_reason(synthesized: Synthesized) -> None:
@@ -47,6 +117,34 @@ def test_cfn_lint_is_clean(synthesized: Synthesized) -> None:
     result = run_cfn_lint(paths)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == ""
+
+
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+def test_checkov_finds_nothing_unskipped(synthesized: Synthesized) -> None:
+    """checkov (installed by make install, apart from the app's venv) on every serving
+    template, with .checkov.yaml: each skipped check is listed there with its reason, or on the
+    one resource it concerns (Metadata ``checkov.skip``)."""
+    assert CHECKOV.exists(), "checkov is missing: run make install"
+    paths = [str(synthesized.template_path(name)) for name in STACKS]
+    result = subprocess.run(
+        [str(CHECKOV), "--config-file", ".checkov.yaml", "-o", "json", *(f"-f{p}" for p in paths)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [
+        (check["check_id"], check["resource"])
+        for report in reports
+        for check in report["results"]["failed_checks"]
+    ]
+    assert failed == []
+    assert result.returncode == 0, result.stderr
+    assert sum(report["summary"]["passed"] for report in reports) > 0
 
 
 def test_synth_is_deterministic(

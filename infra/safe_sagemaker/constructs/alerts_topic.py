@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
+
+from safe_sagemaker.constructs.alarm_factory import threshold_alarm
+from safe_sagemaker.constructs.dead_letter_queue import dead_letter_queue
 
 # CloudWatch alarms publish as the service itself, so both the key policy and the topic policy
 # must let it in. (EventBridge rules publish with roles of their own, via grant_publish.)
@@ -19,9 +22,14 @@ _ALARMS = "cloudwatch.amazonaws.com"
 
 class AlertsTopic(Construct):
     """A KMS-encrypted SNS topic that refuses non-SSL publishers, with optional e-mail
-    subscriptions.
+    subscriptions, and a dead-letter queue for alerts that could not be delivered.
 
-    Created resources: ``key`` (customer-managed, rotated), ``topic``.
+    The queue is the DLQ of every e-mail subscription and is meant for the EventBridge rules
+    that publish here (``targets.SnsTopic(..., dead_letter_queue=dead_letter_queue)``); its
+    alarm ``undelivered_alarm`` says when it holds anything.
+
+    Created resources: ``key`` (customer-managed, rotated), ``topic``, ``dead_letter_queue``
+    (SSE-SQS, SSL only, 14 days), ``undelivered_alarm``.
     """
 
     def __init__(
@@ -49,7 +57,8 @@ class AlertsTopic(Construct):
         this_account = {"StringEquals": {"aws:SourceAccount": stack.account}}
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                # What SNS asks of KMS for a publisher: a data key, and Decrypt to use it.
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 principals=[iam.ServicePrincipal(_ALARMS)],
                 resources=["*"],  # in a key policy "*" means this key
                 conditions=this_account,
@@ -68,11 +77,35 @@ class AlertsTopic(Construct):
                 conditions=this_account,
             )
         )
+        self.dead_letter_queue = dead_letter_queue(
+            self,
+            "this queue is itself the dead-letter queue of the alert subscriptions and of the "
+            "rules that publish alerts; cdk-nag recognizes only queues' redrive policies",
+        )
         for email in emails:
-            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue)
+            )
         self.alarm_action = cloudwatch_actions.SnsAction(self.topic)
+        # Through the topic all the same: a single failed subscription or rule leaves the others.
+        self.undelivered_alarm = threshold_alarm(
+            self,
+            "Undelivered",
+            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=0,
+            description="Alerts could not be delivered (to an e-mail subscription, or from an "
+            "EventBridge rule to the topic): read them from the alerts dead-letter queue",
+            alarm_action=self.alarm_action,
+        )
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to publish (and to use the key for it)."""
-        self.key.grant_encrypt_decrypt(grantee)
-        return self.topic.grant_publish(grantee)
+        # What SNS needs of a publisher to an SSE-KMS topic: a data key, and Decrypt to use it.
+        # (Topic.grant_publish would add kms:GenerateDataKey*, with the WithoutPlaintext and
+        # pair variants publishing never uses.)
+        self.key.grant(grantee, "kms:GenerateDataKey", "kms:Decrypt")
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sns:Publish"], resource_arns=[self.topic.topic_arn]
+        )

@@ -216,7 +216,7 @@ class ApiCanary(Construct):
         self.canary.node.add_dependency(policy)
         acknowledge(
             policy,
-            "IAM5",
+            "AwsSolutions-IAM5",
             "s3:ListAllMyBuckets and cloudwatch:PutMetricData have no resource-level "
             "permissions; Synthetics needs both, and PutMetricData is held to the "
             "CloudWatchSynthetics namespace by condition.",

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Tags
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_iam as iam
@@ -18,6 +18,7 @@ from constructs import Construct
 
 from safe_sagemaker.constructs.alarm_factory import threshold_alarm
 from safe_sagemaker.constructs.endpoint_autoscaling import SERVICE_LINKED_ROLE, EndpointAutoscaling
+from safe_sagemaker.constructs.grants import account_service_principal, add_statement
 from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
 from safe_sagemaker.constructs.model_frontend import METRICS_NAMESPACE, ModelFrontend
 from safe_sagemaker.constructs.python_function import (
@@ -25,10 +26,11 @@ from safe_sagemaker.constructs.python_function import (
     code_from_folder,
     lambda_folder,
 )
+from safe_sagemaker.constructs.rollback_alarms import rollback_alarm_name_prefix
 from safe_sagemaker.constructs.stack_facts import stack_facts
 from safe_sagemaker.deployment_configs import HOOK_TIMEOUT_SECONDS, cdk_attribute
 from safe_sagemaker.durations import to_seconds
-from safe_sagemaker.nag import acknowledge, wildcard_resources
+from safe_sagemaker.nag import LAMBDA_DLQ, acknowledge, wildcard_resources
 
 PRE_TRAFFIC_CODE = lambda_folder("pre_traffic_hook")
 POST_TRAFFIC_CODE = lambda_folder("post_traffic_hook")
@@ -41,6 +43,9 @@ HOOK_TIMEOUT = Duration.seconds(HOOK_TIMEOUT_SECONDS)
 # waiting for green's capacity 5 minutes before that (see deployment_hooks_common.continuation).
 MAX_HOOK_DURATION = Duration.minutes(55)
 _AUTOSCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+# The tag (value: the model's endpoint name prefix) on the endpoint configs and scalable targets
+# that the hooks' capacity statements are held to.
+SCOPE_TAG = "safe-sagemaker:endpoints"
 
 
 def lambda_deployment_config(name: str) -> codedeploy.ILambdaDeploymentConfig:
@@ -63,7 +68,10 @@ class BlueGreenDeployment(Construct):
     CloudFormation's rollback then deletes green; on success its cleanup deletes blue.
 
     Created resources: ``pre_traffic_hook``, ``post_traffic_hook`` (functions),
-    ``deployment_group``. Attributes: ``rollback_alarms``.
+    ``deployment_group`` and its ``deployment_role`` (an inline least-privilege policy, not
+    ``AWSCodeDeployRoleForLambdaLimited``). Attributes: ``rollback_alarms``. With
+    ``autoscaling``, the endpoint's config and scalable target get the ``SCOPE_TAG`` tag
+    that the hooks' capacity permissions are held to.
     """
 
     def __init__(
@@ -155,11 +163,57 @@ class BlueGreenDeployment(Construct):
                 "AUTOSCALING_MAX_CAPACITY": str(autoscaling.max_capacity),
             }
         self.rollback_alarms = list(rollback_alarms)
+        # CodeDeploy's role: instead of AWSCodeDeployRoleForLambdaLimited (UpdateAlias on every
+        # function of the account, DescribeAlarms and SNS on '*'), exactly what a Lambda
+        # deployment of this alias does: read and move the alias, read its provisioned
+        # concurrency, read the rollback alarms, invoke the hooks (granted below).
+        self.deployment_role = iam.Role(
+            self,
+            "DeploymentRole",
+            assumed_by=account_service_principal(self, "codedeploy.amazonaws.com"),
+            description=f"CodeDeploy shifts the live alias of model {model}",
+        )
+        # Built from the function, not the alias: the alias depends on this role's policy.
+        alias_arn = f"{frontend.function.function_arn}:{frontend.alias.alias_name}"
+        add_statement(
+            self.deployment_role,
+            iam.PolicyStatement(
+                actions=[
+                    "lambda:GetAlias",
+                    "lambda:UpdateAlias",
+                    "lambda:GetProvisionedConcurrencyConfig",
+                ],
+                # Lambda authorizes alias calls on the function's ARN, qualified or not.
+                resources=[frontend.function.function_arn, alias_arn],
+            ),
+        )
+        if self.rollback_alarms:
+            # By name prefix, not the alarms' ARNs: each version has alarms of its own, and a
+            # policy that changed with every version could lag the shift (IAM propagation).
+            version_alarms = stack_facts(self).arn(
+                "cloudwatch", "alarm", f"{rollback_alarm_name_prefix(self, model)}-*", colon=True
+            )
+            add_statement(
+                self.deployment_role,
+                iam.PolicyStatement(
+                    actions=["cloudwatch:DescribeAlarms"], resources=[version_alarms]
+                ),
+            )
+            acknowledge(
+                self.deployment_role,
+                "AwsSolutions-IAM5",
+                "CodeDeploy reads the rollback alarms of this model's versions, one set per "
+                "version, named <stack>-<model>-rollback-<check>-v<version>: the prefix covers "
+                "the next version's before they exist, and nothing else",
+                findings=wildcard_resources(self, [version_alarms]),
+            )
         # Created before the hooks, whose policies name it; they are attached below.
         self.deployment_group = codedeploy.LambdaDeploymentGroup(
             self,
             "DeploymentGroup",
             alias=frontend.alias,
+            # Immutable to the group: it would attach AWSCodeDeployRoleForLambdaLimited.
+            role=self.deployment_role.without_policy_updates(),
             application=application,
             deployment_config=deployment_config,
             alarms=self.rollback_alarms,
@@ -167,16 +221,6 @@ class BlueGreenDeployment(Construct):
                 failed_deployment=True,
                 stopped_deployment=True,
                 deployment_in_alarm=bool(self.rollback_alarms),
-            ),
-        )
-        acknowledge(
-            self.deployment_group.role,
-            "IAM4",
-            "AWSCodeDeployRoleForLambdaLimited is AWS's minimal policy for CodeDeploy Lambda "
-            "deployments (get/update the alias, read alarms, invoke CodeDeployHook_* only).",
-            findings=(
-                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                "AWSCodeDeployRoleForLambdaLimited",
             ),
         )
         pre_policy, post_policy, wildcards = self._hook_policies(
@@ -223,29 +267,54 @@ class BlueGreenDeployment(Construct):
         )
         self.pre_traffic_hook = pre.function
         self.post_traffic_hook = post.function
+        for hook in (self.pre_traffic_hook, self.post_traffic_hook):
+            acknowledge(
+                hook,
+                LAMBDA_DLQ,
+                "a hook event that failed every attempt cannot be redriven usefully: CodeDeploy "
+                "fails a lifecycle hook that reported no status within an hour and rolls the "
+                "alias back, and the hooks report a status even when they crash",
+            )
+            acknowledge(
+                hook,
+                "NIST.800.53.R5-LambdaConcurrency",
+                "a hook runs a few times per deployment of this model, which CloudFormation "
+                "serializes; reserved concurrency would only take capacity from the account's "
+                "shared pool, and a throttled hook would fail the deployment",
+            )
         # Also grants each hook PutLifecycleEventHookExecutionStatus on this group alone.
         self.deployment_group.add_pre_hook(self.pre_traffic_hook)
         self.deployment_group.add_post_hook(self.post_traffic_hook)
-        hook_versions = [
-            f"{hook.function_arn}:*" for hook in (self.pre_traffic_hook, self.post_traffic_hook)
-        ]
-        findings = wildcard_resources(self, [*wildcards, *hook_versions])
-        for hook in (pre, post):
-            acknowledge(
-                hook.role,
-                "IAM5",
-                "'*' only for actions without resource-level permissions (X-Ray, "
-                "Application Auto Scaling's scalable targets, CloudWatch GetMetricData); the "
-                "rest is this front end's versions, the target-tracking alarms of this model's "
-                "endpoints, and endpoint configs, whose names CloudFormation generates.",
-                findings=("Resource::*", *findings[: len(wildcards)]),
-            )
-        acknowledge(
-            self.deployment_group.role,
-            "IAM5",
-            "CodeDeploy invokes the hooks by name; Grant.invoke covers their versions too.",
-            findings=findings[len(wildcards) :],
+        # CodeDeploy invokes each hook by its unqualified name.
+        add_statement(
+            self.deployment_role,
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[self.pre_traffic_hook.function_arn, self.post_traffic_hook.function_arn],
+            ),
         )
+        findings = wildcard_resources(self, wildcards)
+        # Post reads metrics (GetMetricData), with autoscaling both list scalable targets
+        # (DescribeScalableTargets): actions without resource-level permissions.
+        for hook_function, star in ((pre, autoscaling is not None), (post, True)):
+            acknowledge(
+                hook_function.role,
+                "AwsSolutions-IAM5",
+                "'*' only for actions without resource-level permissions (X-Ray, "
+                "DescribeScalableTargets, CloudWatch GetMetricData); the rest is this front "
+                "end's versions, the target-tracking alarms of this model's endpoints, and the "
+                "endpoint configs and scalable targets (generated names) that carry this "
+                "model's safe-sagemaker:endpoints tag, by condition.",
+                findings=(*(["Resource::*"] if star else []), *findings),
+            )
+            if star:
+                acknowledge(
+                    hook_function.role,
+                    "Serverless-LambdaStarPermissions",
+                    "the role's '*' resources are only for actions that have no resource-level "
+                    "permissions (CloudWatch GetMetricData, Application Auto Scaling's "
+                    "DescribeScalableTargets); every other statement names this model's ARNs",
+                )
         # A scale-out longer than one run continues in a new invocation of the pre-traffic
         # hook. A policy of its own: in the role's default policy the function's ARN would
         # make the function depend on itself.
@@ -268,6 +337,7 @@ class BlueGreenDeployment(Construct):
         # first would race CloudFormation creating it).
         for dependency in (
             self.deployment_group,
+            self.deployment_role,
             *self.rollback_alarms,
             self.pre_traffic_continuation_policy,
             *([autoscaling] if autoscaling is not None else []),
@@ -325,7 +395,14 @@ class BlueGreenDeployment(Construct):
             # Pre raises green's capacity floor to blue's size, post restores it: both
             # register green's scalable target, which Application Auto Scaling allows only to a
             # caller that may manage the endpoint and its target-tracking alarms itself.
+            # Scalable target ids are random and endpoint config names generated: both are
+            # held to this model's by the tag put on them here (updatable in place on both).
+            tag_value = frontend.endpoint_name_pattern.split("?")[0].split("*")[0]
+            Tags.of(endpoint.endpoint_config).add(SCOPE_TAG, tag_value)
+            Tags.of(autoscaling.scalable_target).add(SCOPE_TAG, tag_value)
+            this_model = {"StringEquals": {f"aws:ResourceTag/{SCOPE_TAG}": tag_value}}
             configs = facts.arn("sagemaker", "endpoint-config", "*")
+            targets = facts.arn("application-autoscaling", "scalable-target", "*")
             alarms = facts.arn(
                 "cloudwatch",
                 "alarm",
@@ -335,13 +412,12 @@ class BlueGreenDeployment(Construct):
             )
             service_linked_role = facts.arn("iam", "role", SERVICE_LINKED_ROLE, region="")
             capacity = [
-                _allow(
-                    [
-                        "application-autoscaling:RegisterScalableTarget",
-                        "application-autoscaling:DescribeScalableTargets",
-                    ],
-                    "*",
-                ),
+                # A List action: no resource-level permissions.
+                _allow(["application-autoscaling:DescribeScalableTargets"], "*"),
+                {
+                    **_allow(["application-autoscaling:RegisterScalableTarget"], targets),
+                    "Condition": this_model,
+                },
                 _allow(
                     [
                         "sagemaker:DescribeEndpoint",
@@ -349,7 +425,7 @@ class BlueGreenDeployment(Construct):
                     ],
                     endpoints,
                 ),
-                _allow(["sagemaker:DescribeEndpointConfig"], configs),
+                {**_allow(["sagemaker:DescribeEndpointConfig"], configs), "Condition": this_model},
                 _allow(
                     [
                         "cloudwatch:DescribeAlarms",
@@ -365,7 +441,7 @@ class BlueGreenDeployment(Construct):
             ]
             pre += capacity
             post += capacity
-            wildcards += [configs, alarms]
+            wildcards += [configs, targets, alarms]
         return _document(pre), _document(post), wildcards
 
 

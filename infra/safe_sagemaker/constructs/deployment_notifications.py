@@ -8,8 +8,10 @@ from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from safe_sagemaker.constructs.grants import rule_target_role
 from safe_sagemaker.nag import acknowledge
 
 # Final states of a deployment. A rollback ends the failed deployment in FAILURE (or STOP) and
@@ -35,10 +37,13 @@ class DeploymentNotifications(Construct):
         application: codedeploy.ILambdaApplication,
         topic: sns.ITopic,
         states: Sequence[str] = DEFAULT_STATES,
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         """
         :param application: whose deployments to report.
         :param topic: where to publish.
+        :param dead_letter_queue: where an event goes that EventBridge could not publish
+            (e.g. ``AlertsTopic.dead_letter_queue``). Default: none (the event is dropped).
         :param states: deployment states to report. Default: SUCCESS, FAILURE and STOP.
         """
         super().__init__(scope, construct_id)
@@ -59,6 +64,8 @@ class DeploymentNotifications(Construct):
             targets.SnsTopic(
                 topic,
                 authorize_using_role=True,
+                role=rule_target_role(self.rule),
+                dead_letter_queue=dead_letter_queue,
                 message=events.RuleTargetInput.from_text(
                     f"CodeDeploy deployment {field('$.detail.deploymentId')} of "
                     f"{field('$.detail.application')}/{field('$.detail.deploymentGroup')} "
@@ -74,7 +81,7 @@ def acknowledge_topic_publish(rule: events.Rule) -> None:
     """The finding of a rule publishing to a KMS-encrypted topic with a role of its own."""
     acknowledge(
         rule,
-        "IAM5",
+        "AwsSolutions-IAM5",
         "kms:GenerateDataKey* is how Topic.grantPublish lets a publisher encrypt for an "
         "SSE-KMS topic; it is scoped to the alerts topic's key ARN alone.",
         findings=("Action::kms:GenerateDataKey*",),

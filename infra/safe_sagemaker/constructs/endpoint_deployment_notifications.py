@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from safe_sagemaker.constructs.deployment_notifications import acknowledge_topic_publish
+from safe_sagemaker.constructs.grants import rule_target_role
 
 DETAIL_TYPE = "SageMaker Endpoint Deployment State Change"
 
@@ -32,11 +34,14 @@ class EndpointDeploymentNotifications(Construct):
         *,
         endpoint_arns: Sequence[str],
         topic: sns.ITopic,
+        dead_letter_queue: sqs.IQueue | None = None,
     ) -> None:
         """
         :param endpoint_arns: the endpoints whose updates to report (ARNs name them in
             lowercase, as SageMaker does).
         :param topic: where to publish.
+        :param dead_letter_queue: where an event goes that EventBridge could not publish
+            (e.g. ``AlertsTopic.dead_letter_queue``). Default: none (the event is dropped).
         """
         super().__init__(scope, construct_id)
         if not endpoint_arns:
@@ -51,5 +56,12 @@ class EndpointDeploymentNotifications(Construct):
                 resources=list(endpoint_arns),
             ),
         )
-        self.rule.add_target(targets.SnsTopic(topic, authorize_using_role=True))
+        self.rule.add_target(
+            targets.SnsTopic(
+                topic,
+                authorize_using_role=True,
+                role=rule_target_role(self.rule),
+                dead_letter_queue=dead_letter_queue,
+            )
+        )
         acknowledge_topic_publish(self.rule)

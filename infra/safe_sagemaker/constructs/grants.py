@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from functools import cache
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
+from constructs import Construct, IConstruct
 
 
 @cache
@@ -13,6 +15,26 @@ def service_principal(service: str) -> iam.ServicePrincipal:
     """``iam.ServicePrincipal(service)``, one object per service for the process: a principal
     holds no state of the roles that trust it, so every role may share it."""
     return iam.ServicePrincipal(service)
+
+
+def account_service_principal(scope: IConstruct, service: str) -> iam.ServicePrincipal:
+    """``service`` as a role's trusted principal only while it acts for ``scope``'s account
+    (``aws:SourceAccount``): the confused-deputy guard AWS documents for service roles, so that
+    the service cannot be made to assume the role on behalf of another account's resource.
+    For services that set the key: SageMaker, CodeDeploy, EventBridge (not Lambda)."""
+    return iam.ServicePrincipal(
+        service, conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}
+    )
+
+
+def rule_target_role(rule: Construct) -> iam.Role:
+    """The role an EventBridge rule delivers to its targets with, at the id (``EventsRole``)
+    where the targets would create it, trusted by EventBridge only for this account. (The
+    rule's own ARN as ``aws:SourceArn`` would make the rule and its role depend on each
+    other.)"""
+    return iam.Role(
+        rule, "EventsRole", assumed_by=account_service_principal(rule, "events.amazonaws.com")
+    )
 
 
 def add_statement(principal: iam.IPrincipal, statement: iam.PolicyStatement) -> None:

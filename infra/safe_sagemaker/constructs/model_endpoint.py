@@ -16,7 +16,11 @@ from constructs import Construct, IConstruct
 
 from safe_sagemaker.config import ImageUri, parse_image_uri, parse_model_package_arn, parse_s3_uri
 from safe_sagemaker.constructs.endpoint_log_groups import EndpointLogGroup, EndpointLogGroupProvider
-from safe_sagemaker.constructs.grants import add_statement, grant_image_pull, service_principal
+from safe_sagemaker.constructs.grants import (
+    account_service_principal,
+    add_statement,
+    grant_image_pull,
+)
 from safe_sagemaker.constructs.stack_facts import StackFacts, stack_facts
 from safe_sagemaker.endpoint_update_policy import (
     MAX_ROLLBACK_ALARMS,
@@ -68,6 +72,7 @@ class ModelEndpoint(Construct):
         update_policy: EndpointUpdatePolicy | None = None,
         version: str | None = None,
         retain_variant_properties: bool = False,
+        network_isolation: bool | None = None,
     ) -> None:
         """
         :param endpoint_name: literal endpoint name; lowercase letters, digits and hyphens,
@@ -122,6 +127,10 @@ class ModelEndpoint(Construct):
             instance count (and weight) instead of the new config's initial count; set it when
             autoscaling sizes the variant, so the new fleet starts as large as the old one is.
             Default: false.
+        :param network_isolation: ``EnableNetworkIsolation`` on the Model: the serving
+            container has no network at all (SageMaker still downloads the artifact and the
+            image, and captures data, outside it). Serverless endpoints do not support it.
+            Default: on, except for a serverless endpoint.
         """
         super().__init__(scope, construct_id)
         if not _ENDPOINT_NAME.match(endpoint_name):
@@ -134,6 +143,12 @@ class ModelEndpoint(Construct):
         serverless = serverless_memory_size_mb is not None
         if serverless and data_capture_config is not None:
             raise ValueError("data capture is not supported on serverless endpoints")
+        if serverless and network_isolation:
+            raise ValueError(
+                "network isolation is not supported on serverless endpoints; leave "
+                "network_isolation unset or false"
+            )
+        isolated = not serverless if network_isolation is None else network_isolation
         artifact = (image_uri, model_data_url)
         if any(artifact) if model_package_arn is not None else not all(artifact):
             raise ValueError("give image_uri and model_data_url, or model_package_arn alone")
@@ -176,7 +191,7 @@ class ModelEndpoint(Construct):
         self.role: iam.IRole = role or iam.Role(
             self,
             f"ExecutionRole-{endpoint_name}" + (f"-{version}" if version else ""),
-            assumed_by=service_principal("sagemaker.amazonaws.com"),
+            assumed_by=account_service_principal(self, "sagemaker.amazonaws.com"),
             description=f"Runs the model container of SageMaker endpoint {endpoint_name}",
         )
         environment = dict(container_environment) if container_environment else None
@@ -201,8 +216,13 @@ class ModelEndpoint(Construct):
             }
         policy = self._grant_execution_permissions(package_wildcards)
 
+        self.network_isolation = isolated
         self.model = sagemaker.CfnModel(
-            self, "Model", execution_role_arn=self.role.role_arn, **container_props
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            enable_network_isolation=isolated or None,
+            **container_props,
         )
         # The role's policy must exist before SageMaker validates that it can pull the image.
         if policy is not None:
@@ -238,6 +258,14 @@ class ModelEndpoint(Construct):
             kms_key_id=volume_encryption_key.key_arn if use_volume_key else None,  # type: ignore[union-attr]
             data_capture_config=data_capture_config,
         )
+        if volume_encryption_key is not None and not use_volume_key:
+            acknowledge(
+                self.endpoint_config,
+                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+                "SageMaker rejects KmsKeyId for this variant: serverless endpoints have no "
+                "ML storage volume, and instance types with local NVMe storage encrypt it in "
+                "hardware with a key of their own; captured data is KMS-encrypted in its bucket",
+            )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Resource",
@@ -330,7 +358,7 @@ class ModelEndpoint(Construct):
         if policy is not None:
             acknowledge(
                 policy,
-                "IAM5",
+                "AwsSolutions-IAM5",
                 "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
                 "permissions; the login only lets pulls from the repositories granted, and "
                 "metrics are held to the endpoints' namespace by condition. A model package's "

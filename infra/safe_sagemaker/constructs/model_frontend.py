@@ -24,6 +24,7 @@ from safe_sagemaker.constructs.python_function import (
 )
 from safe_sagemaker.constructs.stack_facts import stack_facts
 from safe_sagemaker.iam_patterns import iam_pattern_matches
+from safe_sagemaker.nag import LAMBDA_DLQ, acknowledge
 
 CODE_FOLDER = lambda_folder("frontend")
 METRICS_NAMESPACE = "SafeSageMakerEndpoints"
@@ -62,6 +63,7 @@ class ModelFrontend(Construct):
         alias_name: str = "live",
         log_level: str = "INFO",
         memory_size: int = 512,
+        reserved_concurrency: int | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_encryption_key: kms.IKey | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
@@ -82,11 +84,20 @@ class ModelFrontend(Construct):
         :param alias_name: Default: ``live``.
         :param log_level: Powertools log level. Default: ``INFO``.
         :param memory_size: MB; also buys CPU for decoding payloads up to 6 MB. Default: 512.
+        :param reserved_concurrency: concurrent executions reserved for this model's front end
+            and its cap: other functions of the account cannot starve it, and it cannot starve
+            them. At least 1. Default: none (the account's unreserved pool, bounded by the
+            API's throttling).
         :param log_retention: Default: one month.
         :param log_encryption_key: Default: CloudWatch Logs' own encryption.
         :param log_removal_policy: Default: ``RETAIN``.
         """
         super().__init__(scope, construct_id)
+        if reserved_concurrency is not None and reserved_concurrency < 1:
+            raise ValueError(
+                f"reserved_concurrency must be at least 1 (0 would throttle every request), "
+                f"got {reserved_concurrency}"
+            )
         endpoint_name = endpoint.endpoint_name
         if Token.is_unresolved(endpoint_name):
             raise ValueError(
@@ -128,12 +139,27 @@ class ModelFrontend(Construct):
             },
             timeout=TIMEOUT,
             memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrency,
             layers=layers,
             log_retention=log_retention,
             log_encryption_key=log_encryption_key,
             log_removal_policy=log_removal_policy,
         )
         self.function = lambda_function.function
+        acknowledge(
+            self.function,
+            LAMBDA_DLQ,
+            "API Gateway invokes the front end synchronously: a failed request is answered to "
+            "its caller (and counted by the 5xx alarms); there is no event left to redrive",
+        )
+        if reserved_concurrency is None:
+            acknowledge(
+                self.function,
+                "NIST.800.53.R5-LambdaConcurrency",
+                "no reserved concurrency is configured for this model (reserved_concurrency): "
+                "the API stage's rate and burst throttling bound how many requests reach the "
+                "front end at once",
+            )
         self.role = lambda_function.role
         self.log_group = lambda_function.log_group
         self.endpoint_arn_pattern = stack_facts(self).arn("sagemaker", "endpoint", pattern)

@@ -14,12 +14,18 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from safe_sagemaker.config import parse_s3_uri
 from safe_sagemaker.constructs.alarm_factory import threshold_alarm
 from safe_sagemaker.constructs.capture_bucket import DataCaptureBucket
-from safe_sagemaker.constructs.grants import add_statement, grant_image_pull, service_principal
+from safe_sagemaker.constructs.grants import (
+    account_service_principal,
+    add_statement,
+    grant_image_pull,
+    rule_target_role,
+)
 from safe_sagemaker.constructs.stack_facts import StackFacts, stack_facts
 from safe_sagemaker.durations import to_seconds
 from safe_sagemaker.nag import acknowledge, wildcard_resource
@@ -120,6 +126,7 @@ class DataQualityMonitor(Construct):
         baseline_constraints_uri: str,
         volume_encryption_key: kms.IKey,
         alerts_topic: sns.ITopic | None = None,
+        dead_letter_queue: sqs.IQueue | None = None,
         alarm_action: cloudwatch.IAlarmAction | None = None,
         instance_type: str = "ml.m5.xlarge",
         volume_size_gb: int = 20,
@@ -135,6 +142,8 @@ class DataQualityMonitor(Construct):
         :param volume_encryption_key: KMS key for the job instance's storage volume.
         :param alerts_topic: where failed or violating executions are reported, with details.
             Default: no notification (the alarm still changes state).
+        :param dead_letter_queue: where a report goes that EventBridge could not publish to
+            ``alerts_topic``. Default: none (the report is dropped).
         :param alarm_action: action of ``alarm``. Default: none.
         :param instance_type: processing instance. Default: ``ml.m5.xlarge``.
         :param volume_size_gb: processing volume size. Default: 20.
@@ -163,7 +172,7 @@ class DataQualityMonitor(Construct):
         self.role = iam.Role(
             self,
             f"Role-{endpoint_name}",
-            assumed_by=service_principal("sagemaker.amazonaws.com"),
+            assumed_by=account_service_principal(self, "sagemaker.amazonaws.com"),
             description=f"Runs Model Monitor data-quality jobs on endpoint {endpoint_name}",
         )
         capture_bucket.grant_read_captures(self.role, endpoint_name)
@@ -314,9 +323,11 @@ class DataQualityMonitor(Construct):
             self.rule.add_target(
                 targets.SnsTopic(
                     alerts_topic,
+                    dead_letter_queue=dead_letter_queue,
                     # A role of the rule's own, so that neither the topic's nor its key's policy
                     # has to trust events.amazonaws.com (any rule of the account).
                     authorize_using_role=True,
+                    role=rule_target_role(self.rule),
                     message=events.RuleTargetInput.from_text(
                         f"Model Monitor on endpoint {endpoint_name}: execution "
                         f"{detail('$.detail.ProcessingJobName')} ended "
@@ -328,7 +339,7 @@ class DataQualityMonitor(Construct):
             )
             acknowledge(
                 self.rule,
-                "IAM5",
+                "AwsSolutions-IAM5",
                 "The rule's role publishes to the KMS-encrypted alerts topic; Topic.grantPublish "
                 "gives it kms:GenerateDataKey* on that topic's key ARN only.",
                 findings=("Action::kms:GenerateDataKey*",),
@@ -398,7 +409,7 @@ class DataQualityMonitor(Construct):
         policy = self.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,
-            "IAM5",
+            "AwsSolutions-IAM5",
             "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
             "permissions (the latter is limited to Model Monitor's namespace by condition); log "
             "streams of SageMaker's shared /aws/sagemaker/ProcessingJobs group are named per job "

@@ -381,28 +381,42 @@ class PredictionApi(Construct):
         for method in self.methods.values():
             acknowledge(
                 method,
-                "COG4",
+                "AwsSolutions-COG4",
                 "callers are services, not end users: they authenticate with SigV4 (IAM) or an "
                 "API key of the usage plan, so there is no Cognito user pool to authorize against",
             )
             if auth is ApiAuth.API_KEY:
                 acknowledge(
                     method,
-                    "APIG4",
+                    "AwsSolutions-APIG4",
                     "API key auth was chosen in the environment config (api.auth); every method "
                     "requires a key of the usage plan, which throttles and caps each caller",
                 )
         if web_acl_arn is None:
             acknowledge(
                 self.stage,
-                "APIG3",
+                ("AwsSolutions-APIG3", "NIST.800.53.R5-APIGWAssociatedWithWAF"),
                 "no web ACL is configured for this environment (api.waf_web_acl_arn); every "
                 "method requires authentication and the stage is throttled",
             )
+        acknowledge(
+            self.stage,
+            "NIST.800.53.R5-APIGWCacheEnabledAndEncrypted",
+            "every request is a fresh inference on the caller's payload (POST): a cached "
+            "answer would be a stale or another caller's prediction, so the stage has no cache "
+            "to encrypt",
+        )
+        acknowledge(
+            self.stage,
+            "NIST.800.53.R5-APIGWSSLEnabled",
+            "a client certificate authenticates API Gateway to an HTTP backend; the only "
+            "integration here is Lambda (AWS_PROXY), invoked over AWS's signed API, to which "
+            "a client certificate does not apply",
+        )
         if not execution_logging:
             acknowledge(
                 self.stage,
-                "APIG6",
+                ("AwsSolutions-APIG6", "NIST.800.53.R5-APIGWExecutionLoggingEnabled"),
                 "execution logging needs the account-wide API Gateway CloudWatch role, which this "
                 "environment neither has nor creates (api.execution_logging, "
                 "api.create_cloudwatch_role); JSON access logs record every request",
@@ -411,9 +425,12 @@ class PredictionApi(Construct):
             cloud_watch_role = self.rest_api.node.find_child("CloudWatchRole")
             acknowledge(
                 cloud_watch_role,
-                "IAM4",
+                "AwsSolutions-IAM4",
                 "AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the "
-                "account-wide API Gateway logging role; it grants log writes only",
+                "account-wide role API Gateway logs with (execution and access logs of every "
+                "API in the account and region): log group and stream creation, writes, and "
+                "reads (Describe*, GetLogEvents, FilterLogEvents) on all log groups. Only API "
+                "Gateway can assume the role; no principal of ours uses it",
                 findings=(
                     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                     "AmazonAPIGatewayPushToCloudWatchLogs",

@@ -100,6 +100,7 @@ class PythonFunction(Construct):
         log_encryption_key: kms.IKey | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         inline_policy: iam.PolicyDocument | None = None,
+        reserved_concurrent_executions: int | None = None,
     ) -> None:
         """
         :param code: the function's code, e.g. ``code_from_folder("lambdas/frontend")``.
@@ -116,6 +117,8 @@ class PythonFunction(Construct):
         :param log_removal_policy: Default: ``RETAIN``.
         :param inline_policy: the role's own permissions, inline in the role (no extra
             resource). Default: none; ``grant_*`` calls still add to the role's DefaultPolicy.
+        :param reserved_concurrent_executions: concurrency reserved for (and capped at) this
+            function. Default: none (the account's unreserved pool).
         """
         super().__init__(scope, construct_id)
         self.role, self.log_group = role_with_log_group(
@@ -140,12 +143,20 @@ class PythonFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+        )
+        acknowledge(
+            self.function,
+            "NIST.800.53.R5-LambdaInsideVPC",
+            "the function reaches only AWS service APIs (TLS, SigV4-signed, authorized by its "
+            "role) and no private resource; outside a VPC it needs no NAT or interface endpoints "
+            "to do so",
         )
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(
                 policy,
-                "IAM5",
+                "AwsSolutions-IAM5",
                 "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level "
                 "permissions; active tracing needs them on '*'.",
                 findings=("Resource::*",),

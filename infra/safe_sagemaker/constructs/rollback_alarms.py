@@ -20,6 +20,12 @@ DEFAULT_MAX_ERROR_RATIO = 0.02
 DEFAULT_MIN_REQUESTS = 3
 
 
+def rollback_alarm_name_prefix(scope: Construct, model_name: str) -> str:
+    """What the names of every version's rollback alarms of ``model_name`` start with; a
+    policy on ``<prefix>-*`` covers the next version's alarms before they exist."""
+    return f"{Stack.of(scope).stack_name}-{model_name}-rollback"
+
+
 class GreenRollbackAlarms(Construct):
     """Alarms for a CodeDeploy deployment group, each scoped to the new (green) side only and
     each judging a RATIO over a minimum number of requests, never an absolute count:
@@ -112,7 +118,7 @@ class GreenRollbackAlarms(Construct):
             if frontend_only
             else f"{endpoint.endpoint_name} (model version {frontend.model_version})"
         )
-        name_prefix = f"{Stack.of(self).stack_name}-{frontend.model_name}-rollback"
+        name_prefix = rollback_alarm_name_prefix(self, frontend.model_name)
         version = frontend.version.version  # a token: the number CloudFormation publishes
 
         def guarded_alarm(

@@ -14,9 +14,17 @@ from constructs import Construct
 from safe_sagemaker.constructs.grants import add_statement
 from safe_sagemaker.nag import acknowledge, wildcard_resource
 
+REPLICATION = "NIST.800.53.R5-S3BucketReplicationEnabled"
+_NOT_REPLICATED = (
+    "the stack's buckets hold expiring, regional operational data (captures, access logs, "
+    "canary artifacts) that is versioned against overwrites; a copy in a second region would "
+    "double the data to protect for no recovery objective the design has"
+)
+
 
 class AccessLogsBucket(Construct):
-    """The target of S3 server access logs: SSL only, public access blocked, expiring.
+    """The target of S3 server access logs: SSL only, public access blocked, versioned,
+    expiring.
 
     S3 log delivery cannot write to a bucket whose default encryption is SSE-KMS, so this bucket
     uses SSE-S3.
@@ -46,10 +54,13 @@ class AccessLogsBucket(Construct):
             # ACLs off: log delivery is granted by bucket policy (see SecureBucket).
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
+            # An overwritten or deleted log object stays recoverable until the next day.
+            versioned=True,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
                     expiration=expiration,
+                    noncurrent_version_expiration=Duration.days(1),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
@@ -57,10 +68,11 @@ class AccessLogsBucket(Construct):
         )
         acknowledge(
             self.bucket,
-            "S1",
-            "This bucket is the server access log target of the data buckets; logging its own "
-            "accesses would have to go to yet another bucket (or into itself, which loops).",
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "S3 server access log delivery cannot write to a bucket whose default encryption "
+            "is SSE-KMS; the logs are encrypted with SSE-S3 (AES-256) instead",
         )
+        acknowledge(self.bucket, REPLICATION, _NOT_REPLICATED)
 
 
 class SecureBucket(Construct):
@@ -138,6 +150,7 @@ class SecureBucket(Construct):
         )
         self._log_to(access_logs_bucket, access_logs_prefix)
         self._confine_key()
+        acknowledge(self.bucket, REPLICATION, _NOT_REPLICATED)
 
     def _log_to(self, target: s3.IBucket, prefix: str) -> None:
         # Set here rather than through ``server_access_logs_bucket``, which grants S3 log
@@ -184,7 +197,7 @@ class SecureBucket(Construct):
         if isinstance(grantee, Construct):
             acknowledge(
                 grantee,
-                "IAM5",
+                "AwsSolutions-IAM5",
                 "Objects under one prefix of one bucket: their keys (dates, request ids) are "
                 "chosen at run time by the writer, so the prefix is the narrowest scope.",
                 findings=(wildcard_resource(self, objects),),

@@ -49,7 +49,7 @@ class ModelApprovalTrigger(Construct):
         )
         acknowledge(
             self.dead_letter_queue,
-            "SQS3",
+            "AwsSolutions-SQS3",
             "this queue is itself the dead-letter queue of the EventBridge target; a queue "
             "behind it would only move the same undeliverable approval events again",
         )
