@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import (
@@ -58,8 +58,17 @@ class ModelServingStack(Stack):
     """Everything one environment serves. ``DevStack`` and ``ProdStack`` are instances."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        api_invoke_accounts: Sequence[str] = (),
+        **kwargs: Any,
     ) -> None:
+        """``api_invoke_accounts``: other accounts whose principals may call the API as far as
+        their own IAM policies allow (the delivery pipeline's account, for its smoke test of a
+        stage in another account). Default: none."""
         env = None
         if config.account or config.region:
             env = Environment(account=config.account, region=config.region)
@@ -73,6 +82,7 @@ class ModelServingStack(Stack):
             **kwargs,
         )
         self.config = config
+        self.api_invoke_accounts = tuple(api_invoke_accounts)
         # Serverless and NIST 800-53 R5 on everything this stack serves (AwsSolutions is app-wide).
         add_compliance_checks(self)
         removal = RemovalPolicy.RETAIN if config.production else RemovalPolicy.DESTROY
@@ -249,6 +259,7 @@ class ModelServingStack(Stack):
             execution_logging=settings.execution_logging,
             cloud_watch_role=settings.create_cloudwatch_role,
             web_acl_arn=self.web_acl.web_acl_arn if self.web_acl else settings.waf_web_acl_arn,
+            invoke_accounts=self.api_invoke_accounts,
         )
         thresholds = settings.alarms
         self.api_alarms = ApiAlarms(

@@ -126,6 +126,7 @@ class PredictionApi(Construct):
         execution_logging: bool = False,
         cloud_watch_role: bool = False,
         web_acl_arn: str | None = None,
+        invoke_accounts: Sequence[str] = (),
         detailed_metrics: bool = True,
         stage_name: str = "v1",
         rest_api_name: str | None = None,
@@ -151,6 +152,10 @@ class PredictionApi(Construct):
         :param cloud_watch_role: create the account-wide API Gateway CloudWatch Logs role and
             set it in the account settings (one per account and region). Default: false.
         :param web_acl_arn: regional WAFv2 web ACL to associate with the stage. Default: none.
+        :param invoke_accounts: other AWS accounts whose principals may call the models' routes
+            (IAM auth), as far as their own IAM policies allow: a resource policy on the API,
+            e.g. for the delivery pipeline's smoke test from its tooling account. Default: none
+            (no resource policy: this account's principals with an IAM grant only).
         :param detailed_metrics: per-route CloudWatch metrics, needed by ``metric_*(model=...)``.
             Default: true.
         :param stage_name: the stage, first segment of every path. Default: ``v1``.
@@ -172,6 +177,13 @@ class PredictionApi(Construct):
         _check_throttle("throttling", throttling_rate_limit, throttling_burst_limit)
         if auth is not ApiAuth.API_KEY and (usage_plan_throttle or usage_plan_quota):
             raise ValueError("usage_plan_throttle and usage_plan_quota need auth=ApiAuth.API_KEY")
+        if invoke_accounts and auth is not ApiAuth.IAM:
+            raise ValueError(
+                "invoke_accounts trusts other accounts' IAM principals: needs auth=IAM"
+            )
+        bad = [a for a in invoke_accounts if not (len(a) == 12 and a.isdigit())]
+        if bad:
+            raise ValueError(f"invoke_accounts must be 12-digit AWS account ids, not {bad}")
         if usage_plan_throttle is not None:
             _check_throttle(
                 "usage_plan_throttle",
@@ -205,6 +217,7 @@ class PredictionApi(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
             binary_media_types=[t for t in content_types if is_binary_media_type(t)] or None,
             cloud_watch_role=cloud_watch_role,
+            policy=_invoke_policy(invoke_accounts, stage_name) if invoke_accounts else None,
             default_method_options=apigw.MethodOptions(
                 authorization_type=(
                     apigw.AuthorizationType.IAM
@@ -478,3 +491,20 @@ def _access_log_format() -> apigw.AccessLogFormat:
         "xrayTraceId": field.context_xray_trace_id(),
     }
     return apigw.AccessLogFormat.custom(json.dumps(record, separators=(",", ":")))
+
+
+def _invoke_policy(accounts: Sequence[str], stage_name: str) -> iam.PolicyDocument:
+    """The API's resource policy: the models' routes (POST on the stage) to principals of
+    ``accounts`` their own IAM policies allow. With IAM auth a principal of this account still
+    needs only its own IAM grant; another account's needs both."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                actions=["execute-api:Invoke"],
+                principals=[iam.AccountPrincipal(account) for account in accounts],
+                # API Gateway expands execute-api:/ to this API's own ARN (the API's id cannot
+                # appear in its own policy).
+                resources=[f"execute-api:/{stage_name}/POST/*"],
+            )
+        ]
+    )

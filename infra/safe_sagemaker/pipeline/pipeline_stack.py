@@ -248,7 +248,14 @@ class PipelineStack(Stack):
 
     def _add_stage(self, stage_config: StageConfig, environment: EnvironmentConfig) -> None:
         name = environment.name.capitalize()
-        stage = ServingStage(self, name, config=environment)
+        # A smoke test signs with this account's role; an API of another account must trust it.
+        account = environment.account or self.config.account
+        trusted = (
+            [self.config.account]
+            if stage_config.smoke_tests and account != self.config.account
+            else []
+        )
+        stage = ServingStage(self, name, config=environment, api_invoke_accounts=trusted)
         self.stages[environment.name] = stage
         pre: list[pipelines.Step] = []
         if stage_config.approval:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Stage
 from constructs import Construct
 
@@ -19,9 +21,22 @@ class ServingStage(Stage):
     the environment file (unset: the pipeline's account and region).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        api_invoke_accounts: Sequence[str] = (),
+    ) -> None:
+        """``api_invoke_accounts``: see ``ModelServingStack``; the pipeline's account when it
+        smoke-tests this stage from another account."""
         super().__init__(scope, construct_id)
         self.config = config
         self.stack = ModelServingStack(
-            self, config.stack_name, config=config, stack_name=config.stack_name
+            self,
+            config.stack_name,
+            config=config,
+            stack_name=config.stack_name,
+            api_invoke_accounts=api_invoke_accounts,
         )
