@@ -56,14 +56,7 @@ class AccessLogsBucket(Construct):
             enforce_ssl=True,
             # An overwritten or deleted log object stays recoverable until the next day.
             versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-access-logs",
-                    expiration=expiration,
-                    noncurrent_version_expiration=Duration.days(1),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
+            lifecycle_rules=[_expiry("expire-access-logs", expiration)],
             removal_policy=removal_policy,
         )
         acknowledge(
@@ -137,15 +130,7 @@ class SecureBucket(Construct):
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             enforce_ssl=True,
             versioned=True,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-objects",
-                    expiration=expiration,
-                    # Versioning protects against overwrites, not against the retention policy.
-                    noncurrent_version_expiration=Duration.days(1),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
+            lifecycle_rules=[_expiry("expire-objects", expiration)],
             removal_policy=removal_policy,
         )
         self._log_to(access_logs_bucket, access_logs_prefix)
@@ -260,6 +245,17 @@ _KEY_DATA_ACTIONS = [
     "kms:GenerateDataKey",
     "kms:GenerateDataKeyWithoutPlaintext",
 ]
+
+
+def _expiry(rule_id: str, expiration: Duration) -> s3.LifecycleRule:
+    """Objects expire after ``expiration``; versioning protects against overwrites, not
+    against the retention policy, so an older version goes a day after it is replaced."""
+    return s3.LifecycleRule(
+        id=rule_id,
+        expiration=expiration,
+        noncurrent_version_expiration=Duration.days(1),
+        abort_incomplete_multipart_upload_after=Duration.days(1),
+    )
 
 
 def _as_prefix(prefix: str) -> str:
