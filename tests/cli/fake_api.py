@@ -23,6 +23,8 @@ class FakeApi:
         self.runtime_url = runtime_url
         self.choose = choose
         self.headers: list[dict[str, str]] = []
+        # Requests answered in full (the headers above are kept when a request arrives).
+        self.answered = 0
         self._lock = threading.Lock()
         api = self
 
@@ -55,6 +57,8 @@ class FakeApi:
                     f"Content-Length: {len(payload)}\r\n\r\n"
                 )
                 self.wfile.write(head.encode() + payload)
+                with api._lock:
+                    api.answered += 1
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

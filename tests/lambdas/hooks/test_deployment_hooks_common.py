@@ -352,7 +352,9 @@ def test_a_call_to_a_server_that_never_answers_ends_within_the_deadline() -> Non
         started = time.monotonic()
         with pytest.raises((ReadTimeoutError, ConnectTimeoutError, HookFailedError)):
             client.describe_endpoint(EndpointName="hangs")
-        assert time.monotonic() - started <= 4.5
+        # Within the 4 s deadline, plus slack for a busy machine's scheduling (4.58 s was seen
+        # at load 5 on 2 cores): far from the 42 s that botocore's own retries would take.
+        assert time.monotonic() - started <= 6.0
     finally:
         server.close()
 
