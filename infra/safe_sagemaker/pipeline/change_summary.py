@@ -19,7 +19,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-# Room left for the rest of the approval's text (CodePipeline allows 1000 characters).
+# What CodePipeline allows a manual approval's text.
+APPROVAL_LIMIT = 1000
+# The summary's share of it; the stack, target and endpoints take the rest.
 DEFAULT_LIMIT = 600
 # Long values (ARNs, S3 URIs) keep their ends, where versions and keys differ.
 VALUE_LIMIT = 40

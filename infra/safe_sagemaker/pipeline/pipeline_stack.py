@@ -16,6 +16,7 @@ from constructs import Construct
 from safe_sagemaker.config import EnvironmentConfig
 from safe_sagemaker.nag import acknowledge, wildcard_resources
 from safe_sagemaker.pipeline.approved_packages import PACKAGES_CONTEXT, registry_models
+from safe_sagemaker.pipeline.change_summary import APPROVAL_LIMIT, DEFAULT_LIMIT
 from safe_sagemaker.pipeline.config import (
     PipelineConfig,
     SmokeTestConfig,
@@ -324,14 +325,17 @@ class PipelineStack(Stack):
         )
 
     def _approval_text(self, stage: ServingStage, summary: pipelines.CodeBuildStep) -> str:
+        """What the approver reads. CodePipeline allows 1000 characters and the change summary
+        takes up to ``DEFAULT_LIMIT`` of them at run time, so the rest is held to the remainder:
+        the endpoint list of a large environment ends in "and N more"."""
         account, region = self._target(stage)
         config = stage.config
-        models = ", ".join(f"{m.name} -> {config.endpoint_name(m)}" for m in config.models)
-        text = (
-            f"Deploy {config.stack_name} to {account}/{region}. Serves {models}. "
-            f"Changes: {summary.exported_variable('CHANGE_SUMMARY')}"
-        )
         packages = self._registry_versions(config)
+        head = f"Deploy {config.stack_name} to {account}/{region}. Serves "
+        tail = ". Changes: " + (f" Model Registry versions: {packages}." if packages else "")
+        room = APPROVAL_LIMIT - DEFAULT_LIMIT - len(head) - len(tail)
+        models = _listing([f"{m.name} -> {config.endpoint_name(m)}" for m in config.models], room)
+        text = f"{head}{models}. Changes: {summary.exported_variable('CHANGE_SUMMARY')}"
         if packages:
             text += f" Model Registry versions: {packages}."
         return text
@@ -406,6 +410,17 @@ class PipelineStack(Stack):
                 iam.PolicyStatement(actions=["execute-api:Invoke"], resources=routes)
             ],
         )
+
+
+def _listing(items: Sequence[str], room: int) -> str:
+    """``items`` joined by commas within ``room`` characters, those left out counted:
+    ``a, b and 3 more``."""
+    for count in range(len(items), 0, -1):
+        rest = len(items) - count
+        text = ", ".join(items[:count]) + (f" and {rest} more" if rest else "")
+        if len(text) <= room:
+            return text
+    return f"{len(items)} models"
 
 
 def _projects(scope: Construct) -> list[codebuild.Project]:
