@@ -22,6 +22,7 @@ from infra.constructs.endpoint_rollback_alarms import EndpointRollbackAlarms
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import ModelFrontend
 from infra.constructs.model_monitor import DataQualityMonitor
+from infra.constructs.private_network import NetworkPlacement
 from infra.constructs.rollback_alarms import GreenRollbackAlarms
 from infra.log_retention import retention_days
 
@@ -59,13 +60,17 @@ class ServedModel(Construct):
         frontend_code: lambda_.Code | None = None,
         pre_traffic_code: lambda_.Code | None = None,
         post_traffic_code: lambda_.Code | None = None,
+        network: NetworkPlacement | None = None,
     ) -> None:
         """The ``*_code`` props: the functions' code. Default: a new asset of the function's
         folder; a stack with many models passes one ``Code`` per folder, which every model's
-        functions then share (one asset, fewer synth steps, the same template)."""
+        functions then share (one asset, fewer synth steps, the same template).
+
+        ``network``: the environment's VPC placement, for the functions and (unless the model is
+        serverless, which SageMaker does not place in a VPC) the Model. Default: none."""
         super().__init__(scope, construct_id)
         self.config = model
-        self.fingerprint = model.fingerprint()
+        self.fingerprint = environment.fingerprint(model)
         self.endpoint_name_prefix = environment.endpoint_name_prefix(model)
         removal = RemovalPolicy.RETAIN if environment.production else RemovalPolicy.DESTROY
         endpoint_name = environment.endpoint_name(model)
@@ -86,6 +91,7 @@ class ServedModel(Construct):
             variant_name=model.variant_name,
             container_environment=model.container_environment,
             network_isolation=model.network_isolated,
+            network=network if environment.model_vpc(model) else None,
             serverless_memory_size_mb=model.serverless.memory_size_mb if model.serverless else None,
             serverless_max_concurrency=model.serverless.max_concurrency if model.serverless else 5,
             serverless_provisioned_concurrency=(
@@ -188,6 +194,7 @@ class ServedModel(Construct):
             frontend_code=frontend_code,
             pre_traffic_code=pre_traffic_code,
             post_traffic_code=post_traffic_code,
+            network=network,
         )
 
     def _add_monitor(
@@ -231,11 +238,13 @@ class ServedModel(Construct):
         frontend_code: lambda_.Code | None,
         pre_traffic_code: lambda_.Code | None,
         post_traffic_code: lambda_.Code | None,
+        network: NetworkPlacement | None,
     ) -> None:
         log_settings: dict[str, Any] = {
             "log_retention": retention_days(environment.log_retention_days),
             "log_encryption_key": data_key,
             "log_removal_policy": removal,
+            "network": network,
         }
         self.frontend = ModelFrontend(
             self,

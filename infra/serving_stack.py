@@ -31,6 +31,7 @@ from infra.constructs.model_frontend import CODE_FOLDER as FRONTEND_CODE
 from infra.constructs.operations_dashboard import DashboardModel, OperationsDashboard, alarms_of
 from infra.constructs.powertools_layer import PowertoolsLayer
 from infra.constructs.prediction_api import ApiAuth, PredictionApi
+from infra.constructs.private_network import PrivateNetwork
 from infra.constructs.python_function import RUNTIME, code_from_folder
 from infra.constructs.secure_bucket import AccessLogsBucket
 from infra.log_retention import retention_days
@@ -115,6 +116,21 @@ class ModelServingStack(Stack):
             topic=self.alerts.topic,
             dead_letter_queue=self.alerts.dead_letter_queue,
         )
+        # The environment's VPC, when it has one: every function and instance-hosted model runs
+        # in it.
+        self.network: PrivateNetwork | None = None
+        if config.vpc is not None:
+            vpc = config.vpc
+            self.network = PrivateNetwork(
+                self,
+                "Network",
+                vpc_id=vpc.vpc_id,
+                subnet_ids=vpc.subnet_ids,
+                security_group_ids=vpc.security_group_ids,
+                create_endpoints=vpc.create_endpoints,
+                route_table_ids=vpc.route_table_ids,
+            )
+        placement = self.network.placement if self.network else None
         # One adopt-or-create provider for every model's endpoint log group, allowed only
         # this environment's endpoints' groups.
         self.endpoint_log_groups = EndpointLogGroupProvider(
@@ -124,6 +140,7 @@ class ModelServingStack(Stack):
             log_retention=retention_days(config.log_retention_days),
             log_encryption_key=self.data_key,
             log_removal_policy=removal,
+            network=placement,
         )
         self._add_capture_bucket(removal)
         # One asset per function folder, shared by every model's functions.
@@ -145,6 +162,7 @@ class ModelServingStack(Stack):
                 frontend_code=frontend_code,
                 pre_traffic_code=pre_traffic_code,
                 post_traffic_code=post_traffic_code,
+                network=placement,
             )
             for model in config.models
         }

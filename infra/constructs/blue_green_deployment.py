@@ -22,6 +22,7 @@ from infra.constructs.endpoint_autoscaling import SERVICE_LINKED_ROLE, EndpointA
 from infra.constructs.grants import account_service_principal, add_statement
 from infra.constructs.model_endpoint import ModelEndpoint
 from infra.constructs.model_frontend import METRICS_NAMESPACE, ModelFrontend
+from infra.constructs.private_network import NetworkPlacement
 from infra.constructs.python_function import PythonFunction, code_from_folder
 from infra.constructs.rollback_alarms import rollback_alarm_name_prefix
 from infra.constructs.stack_facts import stack_facts
@@ -96,6 +97,7 @@ class BlueGreenDeployment(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_encryption_key: kms.IKey | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        network: NetworkPlacement | None = None,
         max_hook_duration: Duration = MAX_HOOK_DURATION,
         alarm_action: cloudwatch.IAlarmAction | None = None,
     ) -> None:
@@ -126,6 +128,8 @@ class BlueGreenDeployment(Construct):
         :param log_retention: Default: one month.
         :param log_encryption_key: Default: CloudWatch Logs' own encryption.
         :param log_removal_policy: Default: ``RETAIN``.
+        :param network: the VPC subnets and security groups the hooks run in. Default:
+            Lambda's own network, outside any VPC.
         :param max_hook_duration: how long the pre-traffic hook may wait for green's capacity
             in all, over as many 15-minute runs as it takes. At most CodeDeploy's one hour.
             Default: 55 minutes.
@@ -152,6 +156,7 @@ class BlueGreenDeployment(Construct):
             "log_retention": log_retention,
             "log_encryption_key": log_encryption_key,
             "log_removal_policy": log_removal_policy,
+            "network": network,
         }
         shared_env = {"VARIANT_NAME": endpoint.variant_name, "POWERTOOLS_LOG_LEVEL": log_level}
         capacity_env: dict[str, str] = {}
