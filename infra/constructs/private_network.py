@@ -33,6 +33,8 @@ INTERFACE_ENDPOINT_SERVICES: Mapping[str, ec2.IInterfaceVpcEndpointService] = {
     "Lambda": _Service.LAMBDA_,
     # The pre-traffic hook sizes green's scalable target to blue's.
     "ApplicationAutoScaling": _Service.APPLICATION_AUTOSCALING,
+    # Active tracing: the X-Ray daemon in each function's environment sends its segments.
+    "XRay": _Service.XRAY,
     # SageMaker pulls the serving image of a model in the VPC through it.
     "EcrApi": _Service.ECR,
     "EcrDocker": _Service.ECR_DOCKER,

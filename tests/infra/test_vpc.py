@@ -298,6 +298,7 @@ def test_interface_and_s3_endpoints(vpc_app: tuple[Any, Path, dict[str, Any]]) -
         ".application-autoscaling",
         ".ecr.api",
         ".ecr.dkr",
+        ".xray",
     }
     (gateway,) = [
         e["Properties"]
