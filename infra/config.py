@@ -1248,29 +1248,27 @@ def _check_vpc(env: EnvironmentConfig) -> None:
             "a VPC config needs the subnets the models and functions run in; list at least "
             "one subnet id (two or more in different Availability Zones), or remove vpc",
         )
-    if len(vpc.subnet_ids) > MAX_VPC_SUBNETS:
-        raise _FieldError(
-            "vpc.subnet_ids",
-            f"{len(vpc.subnet_ids)} subnets, over the {MAX_VPC_SUBNETS} SageMaker and Lambda "
-            "take; list fewer",
-        )
-    if env.production and len(vpc.subnet_ids) < 2:
-        raise _FieldError(
-            "vpc.subnet_ids",
-            "a production environment needs at least two subnets in different Availability "
-            "Zones, so that SageMaker can spread an endpoint's instances over them; add one",
-        )
     if not vpc.security_group_ids:
         raise _FieldError(
             "vpc.security_group_ids",
             "subnets without security groups: SageMaker and Lambda need at least one for the "
             "network interfaces they create in the subnets; list the security group ids",
         )
-    if len(vpc.security_group_ids) > MAX_VPC_SECURITY_GROUPS:
+    for field, ids, limit in (
+        ("subnet_ids", vpc.subnet_ids, MAX_VPC_SUBNETS),
+        ("security_group_ids", vpc.security_group_ids, MAX_VPC_SECURITY_GROUPS),
+    ):
+        if len(ids) > limit:
+            what = field.removesuffix("_ids").replace("_", " ")
+            raise _FieldError(
+                f"vpc.{field}",
+                f"{len(ids)} {what}s, over the {limit} SageMaker and Lambda take; list fewer",
+            )
+    if env.production and len(vpc.subnet_ids) < 2:
         raise _FieldError(
-            "vpc.security_group_ids",
-            f"{len(vpc.security_group_ids)} security groups, over the "
-            f"{MAX_VPC_SECURITY_GROUPS} SageMaker and Lambda take; list fewer",
+            "vpc.subnet_ids",
+            "a production environment needs at least two subnets in different Availability "
+            "Zones, so that SageMaker can spread an endpoint's instances over them; add one",
         )
     if vpc.create_endpoints and not vpc.route_table_ids:
         raise _FieldError(
