@@ -182,6 +182,37 @@ def test_one_subnet_is_enough_outside_production(tmp_path: Path) -> None:
     assert load_environment(write_env(tmp_path, "staging", body)).vpc is not None
 
 
+# --- the constructs on their own ------------------------------------------------------------
+
+
+def test_constructs_refuse_an_incomplete_network_and_a_serverless_model_in_a_vpc() -> None:
+    from aws_cdk import App, Stack
+
+    from infra.constructs.model_endpoint import ModelEndpoint
+    from infra.constructs.private_network import PrivateNetwork
+
+    stack = Stack(App(), "Network")
+    for changes, message in (
+        ({"subnet_ids": []}, "subnet_ids must name at least one subnet"),
+        ({"security_group_ids": []}, "security_group_ids must name at least one"),
+        ({"route_table_ids": ()}, "create_endpoints needs route_table_ids"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            PrivateNetwork(stack, f"Bad{len(message)}", **{**VPC, **changes})
+    network = PrivateNetwork(stack, "Network", **{**VPC, "create_endpoints": False})
+    assert (network.endpoint_security_group, network.interface_endpoints) == (None, {})
+    with pytest.raises(ValueError, match="serverless endpoints do not support a VPC"):
+        ModelEndpoint(
+            stack,
+            "Serverless",
+            endpoint_name="serverless",
+            image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1.0",
+            model_data_url="s3://bucket/model.tar.gz",
+            serverless_memory_size_mb=2048,
+            network=network.placement,
+        )
+
+
 # --- one synthesized VPC environment ---------------------------------------------------------
 
 STACK = "SecureStack"
