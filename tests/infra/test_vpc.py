@@ -27,7 +27,7 @@ VPC_ID = "vpc-0123456789abcdef0"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 GROUPS = ["sg-0123456789abcdef0"]
 ROUTE_TABLES = ["rtb-0123456789abcdef0", "rtb-0123456789abcdef1"]
-VPC = {
+VPC: dict[str, Any] = {
     "vpc_id": VPC_ID,
     "subnet_ids": SUBNETS,
     "security_group_ids": GROUPS,
@@ -192,11 +192,12 @@ def test_constructs_refuse_an_incomplete_network_and_a_serverless_model_in_a_vpc
     from infra.constructs.private_network import PrivateNetwork
 
     stack = Stack(App(), "Network")
-    for changes, message in (
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"subnet_ids": []}, "subnet_ids must name at least one subnet"),
         ({"security_group_ids": []}, "security_group_ids must name at least one"),
         ({"route_table_ids": ()}, "create_endpoints needs route_table_ids"),
-    ):
+    ]
+    for changes, message in cases:
         with pytest.raises(ValueError, match=message):
             PrivateNetwork(stack, f"Bad{len(message)}", **{**VPC, **changes})
     network = PrivateNetwork(stack, "Network", **{**VPC, "create_endpoints": False})
