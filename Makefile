@@ -8,7 +8,7 @@ CHECKOV_VENV := .venv-checkov
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_DEPRECATED := quiet
 
-.PHONY: install synth synth-pipeline lint test unit infra-test pipeline-test snapshot-update bench-frontend bench-synth bench-rollouts deploy-dev deploy-prod clean
+.PHONY: install dist synth synth-pipeline lint test unit infra-test pipeline-test snapshot-update bench-frontend bench-synth bench-rollouts deploy-dev deploy-prod clean
 
 install: $(VENV)/.installed $(CHECKOV_VENV)/.installed node_modules/.installed
 
@@ -30,6 +30,10 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+## The library as a wheel (dist/), the way a platform team installs it.
+dist: install
+	$(BIN)/pip wheel --no-deps --quiet --disable-pip-version-check -w dist .
+
 ## Synthesize every environment's stack (cdk-nag runs inside synth), then cfn-lint and checkov
 ## the templates.
 synth: install
@@ -46,9 +50,10 @@ synth-pipeline: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy infra app.py
-	# Each function is its own import root (several have a handler.py), so check them one by one.
-	for fn in lambdas/*/; do MYPYPATH=lambdas/deployment_hooks_common/python $(BIN)/mypy "$$fn" || exit 1; done
+	$(BIN)/mypy infra/safe_sagemaker app.py
+	# Each function is its own import root (several have a handler.py), so check them one by one;
+	# lambdas/ is a package of the wheel, so module names start at the roots mypy is given.
+	for fn in lambdas/*/; do MYPYPATH=lambdas/deployment_hooks_common/python $(BIN)/mypy --explicit-package-bases "$$fn" || exit 1; done
 
 ## Lint, type-check and run every test (infra assertions, snapshots, Lambda unit, e2e, fuzz, load).
 test: lint
@@ -82,4 +87,4 @@ deploy-prod: synth
 	npx --no-install cdk deploy ProdStack
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out dist .pytest_cache .mypy_cache .ruff_cache

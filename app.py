@@ -10,17 +10,17 @@ from pathlib import Path
 
 from aws_cdk import Annotations, App
 
-from infra.config import ENVIRONMENTS_CONTEXT, ConfigError, load_environments
-from infra.nag import add_nag_checks
-from infra.pipeline.approved_packages import (
+from safe_sagemaker.config import ENVIRONMENTS_CONTEXT, ConfigError, load_environments
+from safe_sagemaker.nag import add_nag_checks
+from safe_sagemaker.pipeline.approved_packages import (
     PACKAGES_CONTEXT,
     deliver_approved_packages,
     parse_packages_context,
     pinned_versions_warning,
 )
-from infra.pipeline.config import PIPELINE_FILE, PipelineConfig, load_pipeline_config
-from infra.pipeline.pipeline_stack import PipelineStack
-from infra.serving_stack import ModelServingStack
+from safe_sagemaker.pipeline.config import PIPELINE_FILE, PipelineConfig, load_pipeline_config
+from safe_sagemaker.pipeline.pipeline_stack import PipelineStack
+from safe_sagemaker.serving_stack import ModelServingStack
 
 # `cdk synth -c pipeline_config=<path>` picks another pipeline file (e.g. the example), and
 # `-c pipeline_config=none` builds no pipeline even where pipeline.json exists.

@@ -59,7 +59,7 @@ Run = Callable[..., Result]
 
 @pytest.fixture
 def run() -> Run:
-    from infra.cli.main import cli
+    from safe_sagemaker.cli.main import cli
 
     def invoke(*args: str, input: str | None = None) -> Result:
         return CliRunner().invoke(cli, [str(a) for a in args], input=input)
@@ -83,7 +83,7 @@ def stub(monkeypatch: pytest.MonkeyPatch, aws_env: None) -> Iterator[Callable[[s
     import boto3
     from botocore.stub import Stubber
 
-    from infra.cli.context import Context
+    from safe_sagemaker.cli.context import Context
 
     clients: dict[str, Any] = {}
     stubbers: list[Stubber] = []

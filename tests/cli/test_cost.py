@@ -1,5 +1,5 @@
-"""cost: an environment whose every figure is computed by hand below from infra/cli/prices.json
-(as of 2026-11-30, us-east-1)."""
+"""cost: an environment whose every figure is computed by hand below from
+infra/safe_sagemaker/cli/prices.json (as of 2026-11-30, us-east-1)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,9 @@ def test_an_instance_type_without_a_price_is_one_line(run: Run, tmp_path: Path) 
 
 
 def test_another_price_table(run: Run, tmp_path: Path) -> None:
-    table = json.loads((Path(__file__).resolve().parents[2] / "infra/cli/prices.json").read_text())
+    table = json.loads(
+        (Path(__file__).resolve().parents[2] / "infra/safe_sagemaker/cli/prices.json").read_text()
+    )
     table["sagemaker_hosting_per_hour"]["ml.t2.medium"] = 1.0
     (tmp_path / "prices.json").write_text(json.dumps(table))
     document = json.loads(

@@ -11,9 +11,14 @@ from typing import IO, Any
 import boto3
 import pytest
 
-from infra.cli.drill import DRILL_VARIABLE, IMPOSSIBLE_KEY, verdict, write_overlay
-from infra.cli.rollout_state import ROLLED_BACK, SUCCEEDED
-from infra.config import ENVIRONMENTS_CONTEXT, ENVIRONMENTS_DIR, load_environment, load_environments
+from safe_sagemaker.cli.drill import DRILL_VARIABLE, IMPOSSIBLE_KEY, verdict, write_overlay
+from safe_sagemaker.cli.rollout_state import ROLLED_BACK, SUCCEEDED
+from safe_sagemaker.config import (
+    ENVIRONMENTS_CONTEXT,
+    ENVIRONMENTS_DIR,
+    load_environment,
+    load_environments,
+)
 from tests.cli.conftest import Run, one_line_error
 from tests.cli.rollout_world import APPLICATION, GROUP, REGION, World, build_world, stub_resources
 
@@ -26,7 +31,7 @@ def test_refuses_production_before_doing_anything(
     def no_deploy(*args: object) -> None:
         raise AssertionError("nothing may be deployed")
 
-    monkeypatch.setattr("infra.cli.drill.popen", no_deploy)
+    monkeypatch.setattr("safe_sagemaker.cli.drill.popen", no_deploy)
     result = run("drill", "fraud-detector", "--env", "prod", "--yes")
     assert result.exit_code == 1
     assert one_line_error(result) == (
@@ -106,7 +111,7 @@ def drill(
 
     def drill_with(cdk: FakeCdk) -> Any:
         stub_resources(cloudformation)
-        monkeypatch.setattr("infra.cli.drill.popen", cdk)
+        monkeypatch.setattr("safe_sagemaker.cli.drill.popen", cdk)
         return run("drill", "fraud-detector", "--env", "dev", "--yes", "--interval", 0, "--json")
 
     return drill_with
@@ -179,7 +184,7 @@ def test_refuses_an_endpoint_guardrails_model(
     def no_deploy(*args: object) -> None:
         raise AssertionError("nothing may be deployed")
 
-    monkeypatch.setattr("infra.cli.drill.popen", no_deploy)
+    monkeypatch.setattr("safe_sagemaker.cli.drill.popen", no_deploy)
     raw = json.loads((ENVIRONMENTS_DIR / "dev.json").read_text())
     raw["deployment_strategy"] = "endpoint-guardrails"
     raw["models"] = [m for m in raw["models"] if "serverless" not in m]

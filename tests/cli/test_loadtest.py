@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
-from infra.cli.load_steps import (
+from safe_sagemaker.cli.load_steps import (
     Step,
     holds,
     max_rps_within_slo,
@@ -21,7 +21,7 @@ from infra.cli.load_steps import (
     search,
     summarize,
 )
-from infra.config import AutoscalingConfig, load_environment
+from safe_sagemaker.config import AutoscalingConfig, load_environment
 from tests.cli.conftest import Run, one_line_error
 from tests.support.fake_sagemaker_runtime import Capacity, FakeSageMakerRuntime, Fault
 
@@ -139,7 +139,7 @@ def test_recommendation_lands_within_20_percent_of_the_known_capacity(
     assert written.autoscaling.max_requests_per_second == recommended
     assert written.autoscaling.min_capacity == 2 and written.autoscaling.max_capacity == 4
 
-    from infra.cli import plot
+    from safe_sagemaker.cli import plot
 
     if plot.available():
         assert (tmp_path / "load.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -151,8 +151,8 @@ def test_recommendation_lands_within_20_percent_of_the_known_capacity(
 
 
 def test_write_refuses_a_model_without_autoscaling(tmp_path: Path) -> None:
-    from infra.cli.config_write import with_recommendation
-    from infra.cli.errors import CliError
+    from safe_sagemaker.cli.config_write import with_recommendation
+    from safe_sagemaker.cli.errors import CliError
 
     with pytest.raises(CliError, match="has no autoscaling block"):
         with_recommendation({"models": [{"name": "m"}]}, "m", 10, 0.5)

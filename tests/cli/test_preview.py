@@ -21,8 +21,8 @@ STACK = "ProdStack"
 @pytest.fixture(scope="module")
 def retrained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """ProdStack with fraud-detector's model artifact changed, built as app.py builds it."""
-    from infra.nag import add_nag_checks
-    from infra.serving_stack import ModelServingStack
+    from safe_sagemaker.nag import add_nag_checks
+    from safe_sagemaker.serving_stack import ModelServingStack
 
     app = cli_app(tmp_path_factory.mktemp("retrained"))
     ModelServingStack(app, STACK, config=with_new_model_data(PROD, "fraud-detector"))

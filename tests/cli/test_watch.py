@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from infra.cli.errors import CliError
-from infra.cli.rollout_reader import follow
-from infra.cli.rollout_state import (
+from safe_sagemaker.cli.errors import CliError
+from safe_sagemaker.cli.rollout_reader import follow
+from safe_sagemaker.cli.rollout_state import (
     ROLLED_BACK,
     SUCCEEDED,
     Snapshot,
@@ -160,8 +160,8 @@ def test_missing_credentials(run: Run, no_credentials: None) -> None:
 
 
 def test_hook_results_come_from_the_lambda_target(stub: Any) -> None:
-    from infra.cli.context import Context
-    from infra.cli.rollout_reader import RolloutReader
+    from safe_sagemaker.cli.context import Context
+    from safe_sagemaker.cli.rollout_reader import RolloutReader
 
     codedeploy = stub("codedeploy")
     codedeploy.add_response(

@@ -12,9 +12,9 @@ from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk.assertions import Template
 
-from infra.config import load_environments
-from infra.constructs.api_canary import ApiCanary, CanaryRoute
-from infra.nag import add_nag_checks
+from safe_sagemaker.config import load_environments
+from safe_sagemaker.constructs.api_canary import ApiCanary, CanaryRoute
+from safe_sagemaker.nag import add_nag_checks
 from tests.conftest import Synthesized
 from tests.infra.cfn_text import as_list, render, resources, statements
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, FileSystem, Stack
 
-from infra.constructs import powertools_layer
-from infra.constructs.powertools_layer import PowertoolsLayer
-from infra.constructs.python_function import code_from_folder
+from safe_sagemaker.constructs import powertools_layer
+from safe_sagemaker.constructs.powertools_layer import PowertoolsLayer
+from safe_sagemaker.constructs.python_function import code_from_folder
 from tests.conftest import Synthesized
 
 # What the CDK CLI gives the app for commands that do not deploy (cdk bootstrap, ls, destroy)

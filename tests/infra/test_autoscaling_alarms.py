@@ -8,9 +8,12 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Match
 
-from infra.config import load_environments
-from infra.constructs.endpoint_autoscaling import EndpointAutoscaling, target_from_load_test
-from infra.constructs.model_endpoint import ModelEndpoint
+from safe_sagemaker.config import load_environments
+from safe_sagemaker.constructs.endpoint_autoscaling import (
+    EndpointAutoscaling,
+    target_from_load_test,
+)
+from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
 
 PROD = next(e for e in load_environments() if e.name == "prod")
 

@@ -11,8 +11,13 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.config import FINGERPRINT_LENGTH, EnvironmentConfig, ModelConfig, load_environments
-from infra.iam_patterns import iam_pattern_matches
+from safe_sagemaker.config import (
+    FINGERPRINT_LENGTH,
+    EnvironmentConfig,
+    ModelConfig,
+    load_environments,
+)
+from safe_sagemaker.iam_patterns import iam_pattern_matches
 from tests.conftest import Synthesized
 
 ENVS = {env.name: env for env in load_environments()}
@@ -865,7 +870,7 @@ def test_deployment_outcomes_reach_the_alerts_topic(
 def test_served_model_exposes_the_alias_for_the_api(synthesized: Synthesized) -> None:
     from aws_cdk import aws_lambda as lambda_
 
-    from infra.serving_stack import ModelServingStack
+    from safe_sagemaker.serving_stack import ModelServingStack
 
     stack = synthesized.app.node.find_child("ProdStack")
     assert isinstance(stack, ModelServingStack)
@@ -885,7 +890,7 @@ def test_served_model_exposes_the_alias_for_the_api(synthesized: Synthesized) ->
 def endpoint() -> Any:
     from aws_cdk import App, Stack
 
-    from infra.constructs.model_endpoint import ModelEndpoint
+    from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
 
     stack = Stack(App(), "Validation")
     return ModelEndpoint(
@@ -899,7 +904,7 @@ def endpoint() -> Any:
 
 def make_frontend(endpoint: Any, **props: Any) -> Any:
     """The front end of the validation fixture's endpoint (model fraud-detector, 1a2b3c4d)."""
-    from infra.constructs.model_frontend import ModelFrontend
+    from safe_sagemaker.constructs.model_frontend import ModelFrontend
 
     return ModelFrontend(
         endpoint.node.scope,
@@ -957,7 +962,7 @@ def test_deployment_rejects_settings_the_hooks_cannot_honour(
 ) -> None:
     from aws_cdk import Duration
 
-    from infra.constructs.blue_green_deployment import BlueGreenDeployment
+    from safe_sagemaker.constructs.blue_green_deployment import BlueGreenDeployment
 
     frontend = make_frontend(endpoint)
     if "metrics_wait_minutes" in kwargs:
@@ -980,7 +985,7 @@ def test_rollback_alarms_take_their_minimums_and_error_ratio(endpoint: Any) -> N
     from aws_cdk import Stack
     from aws_cdk.assertions import Template
 
-    from infra.constructs.rollback_alarms import GreenRollbackAlarms
+    from safe_sagemaker.constructs.rollback_alarms import GreenRollbackAlarms
 
     frontend = make_frontend(endpoint)
     alarms = GreenRollbackAlarms(
@@ -1040,7 +1045,7 @@ def test_rollback_alarms_take_their_minimums_and_error_ratio(endpoint: Any) -> N
 def test_rollback_alarms_reject_unusable_settings(
     endpoint: Any, kwargs: dict[str, Any], error: str
 ) -> None:
-    from infra.constructs.rollback_alarms import GreenRollbackAlarms
+    from safe_sagemaker.constructs.rollback_alarms import GreenRollbackAlarms
 
     frontend = make_frontend(endpoint)
     with pytest.raises(ValueError, match=error):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, load_environment, load_environments
+from safe_sagemaker.config import ConfigError, load_environment, load_environments
 
 VALID_MODEL: dict[str, Any] = {
     "name": "fraud-detector",
@@ -293,10 +293,12 @@ def test_app_reports_config_error_and_builds_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import app
-    import infra.config
+    import safe_sagemaker.config
 
     write_env(tmp_path, "prod", env_with({"instance_type": "c5.xlarge"}))
-    monkeypatch.setattr(app, "load_environments", lambda: infra.config.load_environments(tmp_path))
+    monkeypatch.setattr(
+        app, "load_environments", lambda: safe_sagemaker.config.load_environments(tmp_path)
+    )
     built: list[object] = []
     monkeypatch.setattr(app, "ModelServingStack", lambda *a, **k: built.append(a))
     with pytest.raises(SystemExit) as exit_info:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import load_environment
+from safe_sagemaker.config import load_environment
 from tests.infra.test_config import env_with, error_for, write_env
 
 WEB_ACL = (

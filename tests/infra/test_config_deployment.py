@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from infra.config import (
+from safe_sagemaker.config import (
     DEFAULT_SAMPLE_REQUEST,
     FINGERPRINT_LENGTH,
     EnvironmentConfig,
     ModelConfig,
     load_environment,
 )
-from infra.deployment_configs import DEPLOYMENT_CONFIG_NAMES
-from infra.iam_patterns import iam_pattern_matches
+from safe_sagemaker.deployment_configs import DEPLOYMENT_CONFIG_NAMES
+from safe_sagemaker.iam_patterns import iam_pattern_matches
 from tests.infra.test_config import env_with, error_for, write_env
 
 
@@ -83,7 +83,7 @@ def test_unknown_deployment_config_is_a_config_error(
 
 
 def test_cdk_knows_every_config_name() -> None:
-    from infra.constructs.blue_green_deployment import lambda_deployment_config
+    from safe_sagemaker.constructs.blue_green_deployment import lambda_deployment_config
 
     for name in DEPLOYMENT_CONFIG_NAMES:
         config = lambda_deployment_config(name)

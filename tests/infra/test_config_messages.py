@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from botocore import __version__ as botocore_version
 
-from infra.config import load_environment
-from infra.instance_types import valid_instance_types
+from safe_sagemaker.config import load_environment
+from safe_sagemaker.instance_types import valid_instance_types
 from tests.infra.test_config import env_with, error_for, write_env
 
 PROD = "environment 'prod'"

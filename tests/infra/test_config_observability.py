@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import DEFAULT_SAMPLE_REQUEST, load_environment, load_environments
+from safe_sagemaker.config import DEFAULT_SAMPLE_REQUEST, load_environment, load_environments
 from tests.infra.test_config import VALID_MODEL, env_with, error_for, write_env
 
 BASELINE = {

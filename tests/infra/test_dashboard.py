@@ -10,9 +10,9 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 
-from infra.config import load_environments
-from infra.constructs.model_endpoint import ModelEndpoint
-from infra.constructs.operations_dashboard import DashboardModel, OperationsDashboard
+from safe_sagemaker.config import load_environments
+from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
+from safe_sagemaker.constructs.operations_dashboard import DashboardModel, OperationsDashboard
 from tests.conftest import Synthesized
 from tests.infra.cfn_text import render, resources
 
@@ -165,7 +165,7 @@ def test_canary_success_is_charted_in_prod_only(synthesized: Synthesized) -> Non
 # --- the construct on its own ----------------------------------------------------------------
 
 
-def test_construct_needs_a_model_and_at_most_100_alarms() -> None:
+def test_construct_needs_a_model_and_shows_alarms_100_a_widget() -> None:
     stack = Stack(App(), "Lib")
     endpoint = ModelEndpoint(
         stack,
@@ -181,5 +181,10 @@ def test_construct_needs_a_model_and_at_most_100_alarms() -> None:
         cloudwatch.Alarm(stack, f"A{n}", metric=metric, threshold=1, evaluation_periods=1)
         for n in range(101)
     ]
-    with pytest.raises(ValueError, match="at most 100"):
-        OperationsDashboard(stack, "Crowded", models=[DashboardModel("m", endpoint)], alarms=alarms)
+    crowded = OperationsDashboard(
+        stack, "Crowded", models=[DashboardModel("m", endpoint)], alarms=alarms
+    )
+    body = json.loads(render(stack.resolve(crowded.dashboard.node.default_child.dashboard_body)))
+    status = [w for w in body["widgets"] if w["type"] == "alarm"]
+    assert [w["properties"]["title"] for w in status] == ["Alarms (1/2)", "Alarms (2/2)"]
+    assert [len(w["properties"]["alarms"]) for w in status] == [100, 1]

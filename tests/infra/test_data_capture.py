@@ -11,8 +11,8 @@ from aws_cdk import App, Aws, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
-from infra.config import load_environments
-from infra.constructs.capture_bucket import DataCaptureBucket
+from safe_sagemaker.config import load_environments
+from safe_sagemaker.constructs.capture_bucket import DataCaptureBucket
 from tests.conftest import Synthesized
 from tests.infra.cfn_text import as_list, render, resources, statements
 

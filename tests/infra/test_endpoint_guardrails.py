@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from infra.config import EnvironmentConfig, load_environment, load_environments
-from infra.endpoint_update_policy import CapacitySize, EndpointUpdatePolicy, PolicyError
+from safe_sagemaker.config import EnvironmentConfig, load_environment, load_environments
+from safe_sagemaker.endpoint_update_policy import CapacitySize, EndpointUpdatePolicy, PolicyError
 from tests.conftest import Synthesized, cli_app, run_cfn_lint
 from tests.infra.test_config import env_with, error_for, write_env
 from tests.infra.test_config_observability import SERVERLESS

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from infra.config import EnvironmentConfig, load_environments
-from infra.iam_patterns import iam_pattern_matches
+from safe_sagemaker.config import EnvironmentConfig, load_environments
+from safe_sagemaker.iam_patterns import iam_pattern_matches
 from tests.conftest import Synthesized
 from tests.infra.cfn_text import as_list, render, resources, statements
 
@@ -162,7 +162,7 @@ def test_data_key_lets_cloudwatch_logs_encrypt_endpoint_groups(env_template: Env
 
 def _library_endpoint(scope: Any, name: str, endpoint_name: str, **props: Any) -> Any:
     """A ``ModelEndpoint`` as the README's library use creates one."""
-    from infra.constructs.model_endpoint import ModelEndpoint
+    from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
 
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1.0"
     return ModelEndpoint(
@@ -180,7 +180,7 @@ def test_endpoints_of_a_bare_stack_share_one_provider() -> None:
     from aws_cdk import App, Stack
     from aws_cdk.assertions import Template
 
-    from infra.constructs.endpoint_log_groups import EndpointLogGroupProvider
+    from safe_sagemaker.constructs.endpoint_log_groups import EndpointLogGroupProvider
 
     stack = Stack(App(), "Library")
     for name in ("a", "b"):
@@ -201,7 +201,7 @@ def test_endpoints_of_a_bare_stack_share_one_provider() -> None:
 def test_endpoint_outside_the_providers_prefixes_is_refused() -> None:
     from aws_cdk import App, Stack
 
-    from infra.constructs.endpoint_log_groups import EndpointLogGroupProvider
+    from safe_sagemaker.constructs.endpoint_log_groups import EndpointLogGroupProvider
 
     stack = Stack(App(), "Prefixed")
     EndpointLogGroupProvider(
@@ -227,7 +227,7 @@ def test_of_refuses_a_foreign_construct_at_its_id() -> None:
     from aws_cdk import App, Stack
     from constructs import Construct
 
-    from infra.constructs.endpoint_log_groups import EndpointLogGroupProvider
+    from safe_sagemaker.constructs.endpoint_log_groups import EndpointLogGroupProvider
 
     stack = Stack(App(), "Taken")
     Construct(stack, EndpointLogGroupProvider.CONSTRUCT_ID)

@@ -11,7 +11,7 @@ from typing import Any
 import moto
 import pytest
 
-from infra.instance_types import (
+from safe_sagemaker.instance_types import (
     LOCAL_NVME_FAMILIES,
     check_instance_type,
     instance_family,

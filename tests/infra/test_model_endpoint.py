@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from infra.config import load_environments
+from safe_sagemaker.config import load_environments
 
 PROD = next(e for e in load_environments() if e.name == "prod")
 FRAUD = PROD.models[0]

@@ -10,9 +10,9 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
-from infra.config import load_environments
-from infra.constructs.capture_bucket import DataCaptureBucket
-from infra.constructs.model_monitor import ANALYZER_ACCOUNTS, HOURLY, DataQualityMonitor
+from safe_sagemaker.config import load_environments
+from safe_sagemaker.constructs.capture_bucket import DataCaptureBucket
+from safe_sagemaker.constructs.model_monitor import ANALYZER_ACCOUNTS, HOURLY, DataQualityMonitor
 from tests.conftest import Synthesized
 from tests.infra.cfn_text import as_list, render, resources, statements
 

@@ -10,8 +10,8 @@ import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Match, Template
 
-from infra.config import load_environment, load_environments
-from infra.constructs.model_endpoint import ModelEndpoint
+from safe_sagemaker.config import load_environment, load_environments
+from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
 from tests.conftest import Synthesized
 from tests.infra.cfn_text import resources
 from tests.infra.test_config import env_with, error_for, write_env

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from infra.cfn_replacements import references
-from infra.config import load_environments
+from safe_sagemaker.cfn_replacements import references
+from safe_sagemaker.config import load_environments
 
 ENVIRONMENTS = {env.stack_name: env for env in load_environments()}
 STACKS = sorted(ENVIRONMENTS)

@@ -14,9 +14,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
-from infra.constructs.api_alarms import ApiAlarms
-from infra.constructs.prediction_api import ApiAuth, PredictionApi
-from infra.nag import add_nag_checks
+from safe_sagemaker.constructs.api_alarms import ApiAlarms
+from safe_sagemaker.constructs.prediction_api import ApiAuth, PredictionApi
+from safe_sagemaker.nag import add_nag_checks
 
 ENV = Environment(account="123456789012", region="us-east-1")
 WEB_ACL = (
@@ -222,3 +222,37 @@ class _NoAction:
 
     def bind(self, *_: Any) -> cloudwatch.AlarmActionConfig:  # pragma: no cover
         raise AssertionError("unused")
+
+
+def test_invoke_accounts_give_the_api_a_resource_policy_for_the_routes_only() -> None:
+    api = build(invoke_accounts=["222222222222"])
+    template = Template.from_stack(Stack.of(api))
+    (rest_api,) = template.find_resources("AWS::ApiGateway::RestApi").values()
+    (statement,) = rest_api["Properties"]["Policy"]["Statement"]
+    principal = statement.pop("Principal")
+    assert statement == {
+        "Action": "execute-api:Invoke",
+        "Effect": "Allow",
+        "Resource": "execute-api:/v1/POST/*",
+    }
+    assert principal["AWS"]["Fn::Join"][1][-1] == ":iam::222222222222:root"
+
+
+def test_without_invoke_accounts_there_is_no_resource_policy() -> None:
+    template = Template.from_stack(Stack.of(build()))
+    (api,) = template.find_resources("AWS::ApiGateway::RestApi").values()
+    assert "Policy" not in api["Properties"]
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"auth": ApiAuth.API_KEY}, "trusts other accounts' IAM principals"),
+        ({"invoke_accounts": ["2222"]}, "must be 12-digit AWS account ids, not \\['2222'\\]"),
+    ],
+)
+def test_invoke_accounts_are_account_ids_and_need_iam_auth(
+    props: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(**{"invoke_accounts": ["222222222222"], **props})

@@ -12,8 +12,8 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_s3 as s3
 
 from app import build_app
-from infra.constructs.model_monitor import ANALYZER_ACCOUNTS
-from infra.nag import (
+from safe_sagemaker.constructs.model_monitor import ANALYZER_ACCOUNTS
+from safe_sagemaker.nag import (
     PACKS,
     acknowledge,
     add_compliance_checks,

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from infra.cfn_replacements import PATH_METADATA, Plan, plan
-from infra.config import EnvironmentConfig, load_environments
+from safe_sagemaker.cfn_replacements import PATH_METADATA, Plan, plan
+from safe_sagemaker.config import EnvironmentConfig, load_environments
 from tests.conftest import cli_app
 
 PROD = next(env for env in load_environments() if env.name == "prod")
@@ -59,7 +59,7 @@ MONITOR_REPLACEMENTS = {
 
 
 def synth_prod(config: EnvironmentConfig, outdir: Path) -> dict[str, Any]:
-    from infra.serving_stack import ModelServingStack
+    from safe_sagemaker.serving_stack import ModelServingStack
 
     app = cli_app(outdir)
     ModelServingStack(app, STACK, config=config)

@@ -181,7 +181,7 @@ def test_capacity_calls_are_held_to_this_models_tagged_resources(
     scalable targets and endpoint configs that carry the model's tag, which the endpoint
     config and the scalable target of each autoscaled model behind the CodeDeploy shift get
     (value: the model's endpoint name prefix)."""
-    from infra.config import load_environments
+    from safe_sagemaker.config import load_environments
 
     for env in load_environments():
         template = synthesized.templates[env.stack_name]
@@ -209,7 +209,7 @@ def test_alerts_publishers_get_only_what_sns_needs_of_the_key() -> None:
     from aws_cdk import aws_iam as iam
     from aws_cdk.assertions import Template
 
-    from infra.constructs.alerts_topic import AlertsTopic
+    from safe_sagemaker.constructs.alerts_topic import AlertsTopic
 
     stack = Stack(App(), "Alerting")
     alerts = AlertsTopic(stack, "Alerts")
@@ -228,7 +228,7 @@ def test_alerts_publishers_get_only_what_sns_needs_of_the_key() -> None:
 
 
 def test_prod_front_ends_reserve_their_configured_concurrency(synthesized: Synthesized) -> None:
-    from infra.config import load_environments
+    from safe_sagemaker.config import load_environments
 
     for env in load_environments():
         functions = {
@@ -322,7 +322,7 @@ def test_dev_creates_no_web_acl(dev_template: Any) -> None:
 
 
 def test_web_acl_settings_are_validated(tmp_path: Any) -> None:
-    from infra.config import load_environment
+    from safe_sagemaker.config import load_environment
     from tests.infra.test_config import env_with, error_for, write_env
 
     given = (
@@ -348,7 +348,7 @@ def test_web_acl_settings_are_validated(tmp_path: Any) -> None:
 def test_web_acl_construct_refuses_a_rate_limit_under_wafs_minimum() -> None:
     from aws_cdk import App, Stack
 
-    from infra.constructs.api_web_acl import ApiWebAcl
+    from safe_sagemaker.constructs.api_web_acl import ApiWebAcl
 
     with pytest.raises(ValueError, match="rate_limit must be at least 10"):
         ApiWebAcl(Stack(App(), "Waf"), "Acl", rate_limit=5)

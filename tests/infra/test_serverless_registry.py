@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import ModelConfig, load_environments
+from safe_sagemaker.config import ModelConfig, load_environments
 from tests.conftest import Synthesized
 from tests.infra.test_config import VALID_MODEL, env_with, error_for
 from tests.infra.test_config_observability import SERVERLESS
@@ -123,7 +123,7 @@ def test_serverless_and_package_errors_name_field_and_fix(
 
 
 def test_a_production_package_needs_no_image_tag(tmp_path: Path) -> None:
-    from infra.config import load_environment
+    from safe_sagemaker.config import load_environment
     from tests.infra.test_config import write_env
 
     env = load_environment(write_env(tmp_path, "prod", env_with(PACKAGED)))

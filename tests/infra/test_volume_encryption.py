@@ -13,8 +13,8 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
-from infra.constructs.model_endpoint import ModelEndpoint
-from infra.instance_types import LOCAL_NVME_FAMILIES, has_local_nvme, instance_family
+from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
+from safe_sagemaker.instance_types import LOCAL_NVME_FAMILIES, has_local_nvme, instance_family
 from tests.infra.cfn_text import resources
 
 # EBS-only families: they must get the key.

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from infra.config import load_environment, load_environments
-from infra.constructs.private_network import (
+from safe_sagemaker.config import load_environment, load_environments
+from safe_sagemaker.constructs.private_network import (
     INTERFACE_ENDPOINT_SERVICES,
     LAMBDA_NETWORK_INTERFACE_ACTIONS,
     SAGEMAKER_NETWORK_INTERFACE_ACTIONS,
 )
-from infra.nag import PACKS, stale_acknowledgements
+from safe_sagemaker.nag import PACKS, stale_acknowledgements
 from tests.conftest import REPO_ROOT, cli_app, run_cfn_lint
 from tests.infra.test_config import env_with, error_for, write_env
 
@@ -188,8 +188,8 @@ def test_one_subnet_is_enough_outside_production(tmp_path: Path) -> None:
 def test_constructs_refuse_an_incomplete_network_and_a_serverless_model_in_a_vpc() -> None:
     from aws_cdk import App, Stack
 
-    from infra.constructs.model_endpoint import ModelEndpoint
-    from infra.constructs.private_network import PrivateNetwork
+    from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
+    from safe_sagemaker.constructs.private_network import PrivateNetwork
 
     stack = Stack(App(), "Network")
     cases: list[tuple[dict[str, Any], str]] = [

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from infra.config import ENVIRONMENTS_DIR
-from infra.pipeline.config import EXAMPLE_FILE
+from safe_sagemaker.config import ENVIRONMENTS_DIR
+from safe_sagemaker.pipeline.config import EXAMPLE_FILE
 from tests.conftest import cli_app
 
 

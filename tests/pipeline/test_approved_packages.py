@@ -9,9 +9,12 @@ from typing import Any
 import pytest
 
 from app import approved_packages
-from infra.config import ConfigError, EnvironmentConfig, load_environments
-from infra.pipeline.approved_packages import deliver_approved_packages, parse_packages_context
-from infra.pipeline.config import EXAMPLE_FILE, PipelineConfig, load_pipeline_config
+from safe_sagemaker.config import ConfigError, EnvironmentConfig, load_environments
+from safe_sagemaker.pipeline.approved_packages import (
+    deliver_approved_packages,
+    parse_packages_context,
+)
+from safe_sagemaker.pipeline.config import EXAMPLE_FILE, PipelineConfig, load_pipeline_config
 from tests.pipeline.conftest import (
     APPROVED_PACKAGE,
     PINNED_PACKAGE,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from infra.cli.release_plan import release_plan
-from infra.pipeline import change_summary
-from infra.pipeline.change_summary import summarize_files, summarize_preview
+from safe_sagemaker.cli.release_plan import release_plan
+from safe_sagemaker.pipeline import change_summary
+from safe_sagemaker.pipeline.change_summary import summarize_files, summarize_preview
 from tests.pipeline.conftest import APPROVED_PACKAGE, PINNED_PACKAGE, PipelineSynth
 from tests.pipeline.test_approved_packages import DEV, REGISTRY_MODEL, model
 

@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.config import ENVIRONMENTS_DIR
-from infra.pipeline.config import EXAMPLE_FILE
+from safe_sagemaker.config import ENVIRONMENTS_DIR
+from safe_sagemaker.pipeline.config import EXAMPLE_FILE
 from tests.conftest import cli_app
 
 PROD_ACCOUNT = "222222222222"
+# The fixture's cdk.out, for the stage templates.
+CROSS_ACCOUNT_OUT: list[Path] = []
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +35,23 @@ def cross_account(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     config = json.loads(EXAMPLE_FILE.read_text())
     config["source"] = {"codecommit": {"repository_name": "ml-serving", "branch": "release"}}
     del config["model_registry"]
+    # Prod, in another account, is smoke-tested from the pipeline's account too.
+    config["stages"][1]["smoke_tests"] = config["stages"][0]["smoke_tests"]
     pipeline_file = root / "pipeline.json"
     pipeline_file.write_text(json.dumps(config))
     outdir = root / "cdk.out"
+    CROSS_ACCOUNT_OUT[:] = [outdir]
     app = build_app(
         cli_app(outdir, pipeline_config=str(pipeline_file)), environments_dir=environments
     )
     app.synth()
     yield json.loads((outdir / "PipelineStack.template.json").read_text())
+
+
+def _stage_api(stage: str) -> dict[str, Any]:
+    (path,) = CROSS_ACCOUNT_OUT[0].glob(f"assembly-PipelineStack-{stage}/*.template.json")
+    (api,) = _of_type(json.loads(path.read_text()), "AWS::ApiGateway::RestApi")
+    return api
 
 
 def _of_type(template: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
@@ -85,3 +97,14 @@ def test_no_registry_no_rule_and_no_lookup(cross_account: dict[str, Any]) -> Non
     rules = _of_type(cross_account, "AWS::Events::Rule")
     assert [r["Properties"]["EventPattern"]["source"] for r in rules] == [["aws.codecommit"]]
     assert "sagemaker:ListModelPackages" not in json.dumps(cross_account)
+
+
+def test_the_api_of_a_stage_in_another_account_trusts_the_pipelines_smoke_test(
+    cross_account: dict[str, Any],
+) -> None:
+    policy = _stage_api("Prod")["Properties"]["Policy"]
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == "execute-api:Invoke"
+    assert ":iam::123456789012:root" in json.dumps(statement["Principal"])
+    # Dev, in the pipeline's own account, needs no resource policy: the role's grant is enough.
+    assert "Policy" not in _stage_api("Dev")["Properties"]

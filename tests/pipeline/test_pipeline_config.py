@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from app import choose_pipeline_file
-from infra.config import ENVIRONMENTS_DIR, ConfigError, load_environments
-from infra.pipeline.config import EXAMPLE_FILE, PIPELINE_FILE, load_pipeline_config
+from safe_sagemaker.config import ENVIRONMENTS_DIR, ConfigError, load_environments
+from safe_sagemaker.pipeline.config import EXAMPLE_FILE, PIPELINE_FILE, load_pipeline_config
 
 ENVIRONMENTS = load_environments()
 EXAMPLE: dict[str, Any] = json.loads(EXAMPLE_FILE.read_text())

@@ -114,7 +114,7 @@ def test_source_is_the_configured_connection(pipeline_synth: PipelineSynth) -> N
 def test_smoke_test_signs_a_request_to_the_dev_api(pipeline_synth: PipelineSynth) -> None:
     spec = _buildspec(pipeline_synth, "SmokeTest")
     assert spec["phases"]["build"]["commands"] == [
-        'python3 -m infra.pipeline.smoke_test --checks "$SMOKE_CHECKS"'
+        'PYTHONPATH=infra python3 -m safe_sagemaker.pipeline.smoke_test --checks "$SMOKE_CHECKS"'
     ]
     (variable,) = _project(pipeline_synth, "SmokeTest")["Environment"]["EnvironmentVariables"]
     assert variable["Name"] == "SMOKE_CHECKS"
@@ -181,7 +181,7 @@ def test_change_summary_previews_the_prod_release(pipeline_synth: PipelineSynth)
         "--json > preview.json 2> preview.err || true"
     )
     assert rest[-2] == (
-        'export CHANGE_SUMMARY="$(python3 -m infra.pipeline.change_summary preview.json '
+        'export CHANGE_SUMMARY="$(python3 -m safe_sagemaker.pipeline.change_summary preview.json '
         'preview.err)"'
     )
     # The tools' own dependencies, pinned by requirements.txt; the preview needs no CDK.

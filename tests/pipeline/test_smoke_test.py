@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 import pytest
 from botocore.credentials import Credentials
 
-from infra.pipeline import smoke_test
-from infra.pipeline.smoke_test import Answer, Check, evaluate, region_of, run
+from safe_sagemaker.pipeline import smoke_test
+from safe_sagemaker.pipeline.smoke_test import Answer, Check, evaluate, region_of, run
 
 SERVED = "dev-fraud-detector-0a1b2c3d"
 CREDENTIALS = Credentials("AKIDEXAMPLE", "secret")

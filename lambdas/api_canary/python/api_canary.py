@@ -1,7 +1,7 @@
 """CloudWatch Synthetics canary (``syn-python-selenium`` runtime, no browser): POST each model's
 sample request to its API route and fail the run unless every route answers 2xx.
 
-Environment (set by ``infra/constructs/api_canary.py``):
+Environment (set by ``infra/safe_sagemaker/constructs/api_canary.py``):
 
 - ``BASE_URL``: the API stage URL, e.g. ``https://abc.execute-api.eu-west-1.amazonaws.com/v1/``.
 - ``ROUTES``: JSON list of ``{"name", "path", "contentType", "body"}``.

@@ -1,0 +1,194 @@
+"""An environment of 50 models: each model in a nested stack of its own
+(``nested_model_stacks``), one ``cdk deploy ProdStack``, every template within CloudFormation's
+limits, and a deploy order in which each model's rollout stays its own."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from safe_sagemaker.config import EnvironmentConfig, ModelConfig
+from tests.conftest import cli_app, run_cfn_lint
+from tests.infra.cfn_text import render, resources
+from tests.infra.test_config import VALID_MODEL, error_for
+from tests.support.environments import grown_environment
+
+pytestmark = pytest.mark.slow
+
+MODELS = 50
+# CloudFormation's quotas for one template.
+MAX_RESOURCES = 500
+MAX_OUTPUTS = 200
+MAX_PARAMETERS = 200
+MAX_TEMPLATE_BYTES = 1_000_000
+NESTED = "AWS::CloudFormation::Stack"
+
+
+@dataclass
+class Grown:
+    config: EnvironmentConfig
+    outdir: Path
+    parent: dict[str, Any]
+    nested: dict[str, dict[str, Any]]  # model name -> its nested template
+    report: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Grown]:
+    from safe_sagemaker.nag import add_nag_checks
+    from safe_sagemaker.serving_stack import ModelServingStack
+
+    config = grown_environment(MODELS, nested=True)
+    outdir = tmp_path_factory.mktemp("grown.out")
+    app = cli_app(outdir)
+    stack = ModelServingStack(app, config.stack_name, config=config)
+    add_nag_checks(app)
+    app.synth()
+    parent = json.loads((outdir / f"{config.stack_name}.template.json").read_text())
+    nested = {
+        name: json.loads((outdir / nested_stack.template_file).read_text())
+        for name, nested_stack in stack.model_stacks.items()
+    }
+    report = json.loads((outdir / "validation-report.json").read_text())
+    yield Grown(config, outdir, parent, nested, report)
+
+
+def test_every_model_has_a_nested_stack_of_its_own(grown: Grown) -> None:
+    assert len(grown.nested) == MODELS
+    assert len(resources(grown.parent, NESTED)) == MODELS
+    # The parent holds no model's endpoint, function or deployment group.
+    for kind in (
+        "AWS::SageMaker::Endpoint",
+        "AWS::Lambda::Alias",
+        "AWS::CodeDeploy::DeploymentGroup",
+    ):
+        assert not resources(grown.parent, kind)
+        assert all(len(resources(template, kind)) == 1 for template in grown.nested.values())
+
+
+def test_every_template_is_within_cloudformation_limits(grown: Grown) -> None:
+    paths = sorted(grown.outdir.glob("*.template.json"))
+    assert len(paths) == MODELS + 1
+    for path in paths:
+        template = json.loads(path.read_text())
+        assert len(template["Resources"]) <= MAX_RESOURCES, path.name
+        assert len(template.get("Outputs", {})) <= MAX_OUTPUTS, path.name
+        assert len(template.get("Parameters", {})) <= MAX_PARAMETERS, path.name
+        assert path.stat().st_size <= MAX_TEMPLATE_BYTES, path.name
+
+
+def _depends(template: dict[str, Any], logical_id: str) -> set[str]:
+    """The resources ``logical_id`` waits for: its DependsOn, Refs and Fn::GetAtts."""
+    resource = template["Resources"][logical_id]
+    explicit = resource.get("DependsOn", [])
+    text = json.dumps(resource.get("Properties", {}))
+    refs = re.findall(r'"Ref": "([A-Za-z0-9]+)"', text)
+    refs += re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)"', text)
+    return {ref for ref in refs if ref in template["Resources"]} | set(
+        [explicit] if isinstance(explicit, str) else explicit
+    )
+
+
+def test_deploy_order_shared_resources_then_the_models_side_by_side_then_the_api(
+    grown: Grown,
+) -> None:
+    parent = grown.parent
+    stacks = set(resources(parent, NESTED))
+    shared_types = {
+        parent["Resources"][ref]["Type"]
+        for logical_id in stacks
+        for ref in _depends(parent, logical_id)
+    }
+    # 1. What every model uses exists first: the key, the alerts topic, the layers, the
+    # CodeDeploy application and the endpoint log-group provider.
+    assert {
+        "AWS::KMS::Key",
+        "AWS::SNS::Topic",
+        "AWS::Lambda::LayerVersion",
+        "AWS::CodeDeploy::Application",
+        "AWS::Lambda::Function",
+    } <= shared_types
+    # 2. No model's stack waits for another's: CloudFormation updates them side by side, and
+    # each holds its own alias, deployment group, hooks and rollback alarms.
+    for logical_id in stacks:
+        assert not _depends(parent, logical_id) & stacks
+    # 3. Each model's API method follows its model's stack (it invokes the alias there).
+    methods = resources(parent, "AWS::ApiGateway::Method")
+    post = [m for m in methods.values() if m["Properties"]["HttpMethod"] == "POST"]
+    assert len(post) == MODELS
+    for method in post:
+        uri = render(method["Properties"]["Integration"]["Uri"])
+        (stack_ref,) = set(re.findall(r"<([A-Za-z0-9]+)\.Outputs\.", uri))
+        assert stack_ref in stacks
+
+
+def test_cdk_nag_checks_every_nested_template_and_finds_nothing_open(grown: Grown) -> None:
+    (nag,) = [r for r in grown.report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success"
+    checked = {
+        construct["constructPath"].split("/")[1]
+        for finding in nag["suppressedViolations"]
+        for construct in finding["violatingConstructs"]
+    }
+    assert {model.name for model in grown.config.models} <= checked
+
+
+def _normalized(template: dict[str, Any], model: ModelConfig) -> list[str]:
+    """Every entry of the template (resources, outputs, parameters, ...) as text with each name
+    and id that derives from the model's name blanked (logical ids and their hashes, output
+    names, the endpoint name, the fingerprint), in a sorted list: the hashes decide the order
+    of the template's keys, so entries are compared as a set."""
+
+    def blank(text: str) -> str:
+        text = text.replace(model.fingerprint(), "MODEL").replace(model.name, "MODEL")
+        return re.sub(
+            r"[\w-]*MODEL[\w-]*", "ID", text.replace(model.name.replace("-", ""), "MODEL")
+        )
+
+    return sorted(
+        blank(f"{section}/{key}: {json.dumps(value, sort_keys=True)}")
+        for section, entries in template.items()
+        for key, value in (entries.items() if isinstance(entries, dict) else [("", entries)])
+    )
+
+
+def test_cfn_lint_passes_the_parent_and_each_kind_of_model_template(grown: Grown) -> None:
+    # The nested templates of one kind of model differ only in its name and what derives from
+    # it (checked here), so linting one of each kind covers them all.
+    kinds: dict[str, tuple[str, list[str]]] = {}
+    for model in grown.config.models:
+        kind = model.name.split("-", 1)[1]
+        normalized = _normalized(grown.nested[model.name], model)
+        if kind in kinds:
+            assert normalized == kinds[kind][1], model.name
+        else:
+            kinds[kind] = (model.name, normalized)
+    paths = [str(grown.outdir / f"{grown.config.stack_name}.template.json")]
+    for name, _ in kinds.values():
+        (path,) = grown.outdir.glob(f"*{name.replace('-', '')}*.nested.template.json")
+        paths.append(str(path))
+    assert len(paths) == 3  # the parent, a fraud-detector and a churn-xgboost
+    lint = run_cfn_lint(paths)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def _models(count: int) -> list[dict[str, Any]]:
+    return [{**VALID_MODEL, "name": f"model-{n:02d}"} for n in range(count)]
+
+
+def test_one_stack_refuses_more_models_than_fit_and_names_the_fix(tmp_path: Path) -> None:
+    message = error_for(tmp_path, {"models": _models(11)})
+    assert "field 'models': 11 models do not fit one CloudFormation stack (at most 10" in message
+    assert "set nested_model_stacks to true" in message
+
+
+def test_nested_stacks_serve_at_most_fifty_models(tmp_path: Path) -> None:
+    message = error_for(tmp_path, {"nested_model_stacks": True, "models": _models(51)})
+    assert "field 'models': 51 models are more than one environment serves (at most 50" in message
+    assert "split the models into two environments" in message
