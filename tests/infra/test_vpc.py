@@ -26,6 +26,7 @@ from tests.infra.test_config import env_with, error_for, write_env
 VPC_ID = "vpc-0123456789abcdef0"
 SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 GROUPS = ["sg-0123456789abcdef0"]
+PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-scorer/3"
 ROUTE_TABLES = ["rtb-0123456789abcdef0", "rtb-0123456789abcdef1"]
 VPC: dict[str, Any] = {
     "vpc_id": VPC_ID,
@@ -80,13 +81,7 @@ def test_vpc_settings_of_the_model_are_fingerprinted(tmp_path: Path) -> None:
 def test_serverless_models_stay_outside_the_vpc(tmp_path: Path) -> None:
     body = with_vpc()
     body["models"] = [
-        {
-            "name": "scorer",
-            "model_package_arn": (
-                "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-scorer/3"
-            ),
-            "serverless": {"memory_size_mb": 2048},
-        }
+        {"name": "scorer", "model_package_arn": PACKAGE, "serverless": {"memory_size_mb": 2048}}
     ]
     env = load_environment(write_env(tmp_path, "prod", body))
     model = env.models[0]
@@ -206,9 +201,8 @@ def test_constructs_refuse_an_incomplete_network_and_a_serverless_model_in_a_vpc
         ModelEndpoint(
             stack,
             "Serverless",
-            endpoint_name="serverless",
-            image_uri="123456789012.dkr.ecr.us-east-1.amazonaws.com/serving:1.0",
-            model_data_url="s3://bucket/model.tar.gz",
+            endpoint_name="scorer",
+            model_package_arn=PACKAGE,
             serverless_memory_size_mb=2048,
             network=network.placement,
         )
