@@ -16,7 +16,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from safe_sagemaker.api_rules import (
     ACCOUNT_BURST_LIMIT,
@@ -289,6 +297,48 @@ class NetworkIsolationConfig(_Strict):
                 '(e.g. "reads features from the feature store at inference")'
             )
         return self
+
+
+# SageMaker's VpcConfig (and Lambda's) takes 1-16 subnets and 1-5 security groups.
+MAX_VPC_SUBNETS = 16
+MAX_VPC_SECURITY_GROUPS = 5
+# EC2 ids: a prefix and 8 (older resources) or 17 hex digits.
+_VPC_ID_PREFIXES = {
+    "vpc_id": "vpc-",
+    "subnet_ids": "subnet-",
+    "security_group_ids": "sg-",
+    "route_table_ids": "rtb-",
+}
+
+
+class VpcConfig(_Strict):
+    """An existing VPC the environment runs in (imported by id: synth makes no lookup).
+    Instance-hosted models get it as their ``VpcConfig`` (part of their fingerprint); the Lambda
+    functions run in its subnets with its security groups. ``create_endpoints`` adds interface
+    endpoints for the AWS APIs the functions and SageMaker call, and an S3 gateway endpoint on
+    ``route_table_ids``; set it false when the VPC already has them (or a NAT). The subnet and
+    security group rules are checked with the environment (``_check_vpc``)."""
+
+    vpc_id: str
+    subnet_ids: list[str] = Field(default_factory=list)
+    security_group_ids: list[str] = Field(default_factory=list)
+    # The subnets' route tables, for the S3 gateway endpoint (only with create_endpoints).
+    route_table_ids: list[str] = Field(default_factory=list)
+    create_endpoints: bool = True
+
+    @field_validator("vpc_id", "subnet_ids", "security_group_ids", "route_table_ids")
+    @classmethod
+    def _ids(cls, value: Any, info: ValidationInfo) -> Any:
+        prefix = _VPC_ID_PREFIXES[str(info.field_name)]
+        for item in [value] if isinstance(value, str) else value:
+            if not re.fullmatch(rf"{prefix}(?:[0-9a-f]{{8}}|[0-9a-f]{{17}})", item):
+                raise ValueError(
+                    f"{item!r} is not an id of the form {prefix}<8 or 17 hex digits>, e.g. "
+                    f"{prefix}0123456789abcdef0"
+                )
+        if isinstance(value, list) and len(set(value)) != len(value):
+            raise ValueError("an id is listed twice; list each once")
+        return value
 
 
 class DataCaptureConfig(_Strict):
@@ -704,8 +754,10 @@ class ModelConfig(_Strict):
         configured = self.deployment.min_invocations
         return configured if configured is not None else len(self.pre_traffic_samples) + 1
 
-    def fingerprint(self) -> str:
-        """A short hash of everything that defines the served model and its endpoint config.
+    def fingerprint(self, *, vpc: VpcConfig | None = None) -> str:
+        """A short hash of everything that defines the served model and its endpoint config,
+        with ``vpc``, the Model's VPC (``EnvironmentConfig.fingerprint`` gives the
+        environment's).
 
         It becomes part of the literal endpoint name, so any change to these settings creates a
         new (green) endpoint and a new front-end Lambda version, which CodeDeploy shifts to.
@@ -729,6 +781,13 @@ class ModelConfig(_Strict):
         del served["network_isolation"]
         if self.network_isolated:
             served["network_isolated"] = True
+        # Only what reaches the Model's VpcConfig; without a VPC the fingerprint (hence the
+        # endpoint name) is the one it had before the setting existed.
+        if vpc is not None:
+            served["vpc"] = {
+                "subnet_ids": sorted(vpc.subnet_ids),
+                "security_group_ids": sorted(vpc.security_group_ids),
+            }
         digest = hashlib.sha256(json.dumps(served, sort_keys=True).encode()).hexdigest()
         return digest[:FINGERPRINT_LENGTH]
 
@@ -883,6 +942,9 @@ class EnvironmentConfig(_Strict):
     nested_model_stacks: bool = False
     # How new model versions roll out, unless a model says otherwise (deployment.strategy).
     deployment_strategy: DeploymentStrategy = "frontend-alias"
+    # An existing VPC for the models and the functions; None: SageMaker's and Lambda's own
+    # networks (see VpcConfig).
+    vpc: VpcConfig | None = None
 
     @field_validator("deployment_config")
     @classmethod
@@ -993,10 +1055,19 @@ class EnvironmentConfig(_Strict):
             return f"{self.name}-{model.name}"
         return f"{self.name}-{model.name}-"
 
+    def model_vpc(self, model: ModelConfig) -> VpcConfig | None:
+        """The VPC ``model``'s SageMaker Model runs in: the environment's, except for a
+        serverless model (SageMaker Serverless Inference takes no VpcConfig)."""
+        return self.vpc if model.serverless is None else None
+
+    def fingerprint(self, model: ModelConfig) -> str:
+        """``model``'s fingerprint in this environment: with its Model's VPC settings."""
+        return model.fingerprint(vpc=self.model_vpc(model))
+
     def endpoint_name(self, model: ModelConfig) -> str:
         if self.endpoint_native(model):
             return self.endpoint_name_prefix(model)
-        return self.endpoint_name_prefix(model) + model.fingerprint()
+        return self.endpoint_name_prefix(model) + self.fingerprint(model)
 
     def endpoint_name_pattern(self, model: ModelConfig) -> str:
         """IAM pattern matching every endpoint name of ``model`` (blue and green) and no other:
@@ -1044,6 +1115,7 @@ def _check_environment(env: EnvironmentConfig) -> None:
     """Rules that need the whole environment: name lengths, uniqueness, production pinning."""
     _check_api(env)
     _check_model_count(env)
+    _check_vpc(env)
     seen: set[str] = set()
     for index, model in enumerate(env.models):
         where = f"models[{index}]"
@@ -1218,6 +1290,56 @@ def _check_api(env: EnvironmentConfig) -> None:
             "api.waf_web_acl_arn",
             f"the web ACL is in {web_acl_region(arn)} but the environment deploys to "
             f"{env.region}; a regional web ACL protects only APIs of its own region",
+        )
+
+
+def _check_vpc(env: EnvironmentConfig) -> None:
+    """SageMaker's and Lambda's VpcConfig: 1-16 subnets, 1-5 security groups (both required).
+    A production environment needs two subnets: SageMaker spreads an endpoint's instances over
+    the subnets' Availability Zones, and one subnet puts the whole fleet in one zone."""
+    vpc = env.vpc
+    if vpc is None:
+        return
+    if not vpc.subnet_ids:
+        raise _FieldError(
+            "vpc.subnet_ids",
+            "a VPC config needs the subnets the models and functions run in; list at least "
+            "one subnet id (two or more in different Availability Zones), or remove vpc",
+        )
+    if not vpc.security_group_ids:
+        raise _FieldError(
+            "vpc.security_group_ids",
+            "subnets without security groups: SageMaker and Lambda need at least one for the "
+            "network interfaces they create in the subnets; list the security group ids",
+        )
+    for field, ids, limit in (
+        ("subnet_ids", vpc.subnet_ids, MAX_VPC_SUBNETS),
+        ("security_group_ids", vpc.security_group_ids, MAX_VPC_SECURITY_GROUPS),
+    ):
+        if len(ids) > limit:
+            what = field.removesuffix("_ids").replace("_", " ")
+            raise _FieldError(
+                f"vpc.{field}",
+                f"{len(ids)} {what}s, over the {limit} SageMaker and Lambda take; list fewer",
+            )
+    if env.production and len(vpc.subnet_ids) < 2:
+        raise _FieldError(
+            "vpc.subnet_ids",
+            "a production environment needs at least two subnets in different Availability "
+            "Zones, so that SageMaker can spread an endpoint's instances over them; add one",
+        )
+    if vpc.create_endpoints and not vpc.route_table_ids:
+        raise _FieldError(
+            "vpc.route_table_ids",
+            "create_endpoints adds an S3 gateway endpoint, which needs the subnets' route "
+            "tables; list their ids, or set create_endpoints to false if the VPC already "
+            "reaches S3 and the AWS APIs",
+        )
+    if not vpc.create_endpoints and vpc.route_table_ids:
+        raise _FieldError(
+            "vpc.route_table_ids",
+            "route tables are used only for the S3 gateway endpoint that create_endpoints "
+            "adds; remove them or set create_endpoints to true",
         )
 
 

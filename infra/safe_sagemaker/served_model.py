@@ -31,6 +31,7 @@ from safe_sagemaker.constructs.endpoint_rollback_alarms import EndpointRollbackA
 from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
 from safe_sagemaker.constructs.model_frontend import ModelFrontend
 from safe_sagemaker.constructs.model_monitor import DataQualityMonitor
+from safe_sagemaker.constructs.private_network import NetworkPlacement
 from safe_sagemaker.constructs.rollback_alarms import GreenRollbackAlarms
 from safe_sagemaker.log_retention import retention_days
 
@@ -74,6 +75,7 @@ class ServedModel(Construct):
         pre_traffic_code: lambda_.Code | None = None,
         post_traffic_code: lambda_.Code | None = None,
         log_group_provider: EndpointLogGroupProvider | None = None,
+        network: NetworkPlacement | None = None,
     ) -> None:
         """The ``*_code`` props: the functions' code. Default: a new asset of the function's
         folder; a stack with many models passes one ``Code`` per folder, which every model's
@@ -81,11 +83,13 @@ class ServedModel(Construct):
         belongs to one stack: models in nested stacks of their own each take the default.
         ``log_group_provider``: adopts or creates the endpoint's log group. Default: the one of
         this construct's stack (``EndpointLogGroupProvider.of``); a model in a nested stack
-        passes its parent's, so one provider serves the environment."""
+        passes its parent's, so one provider serves the environment.
+        ``network``: the environment's VPC placement, for the functions and (unless the model is
+        serverless, which SageMaker does not place in a VPC) the Model. Default: none."""
         check_model(environment, model)
         super().__init__(scope, construct_id)
         self.config = model
-        self.fingerprint = model.fingerprint()
+        self.fingerprint = environment.fingerprint(model)
         self.endpoint_name_prefix = environment.endpoint_name_prefix(model)
         removal = RemovalPolicy.RETAIN if environment.production else RemovalPolicy.DESTROY
         endpoint_name = environment.endpoint_name(model)
@@ -106,6 +110,7 @@ class ServedModel(Construct):
             variant_name=model.variant_name,
             container_environment=model.container_environment,
             network_isolation=model.network_isolated,
+            network=network if environment.model_vpc(model) else None,
             serverless_memory_size_mb=model.serverless.memory_size_mb if model.serverless else None,
             serverless_max_concurrency=model.serverless.max_concurrency if model.serverless else 5,
             serverless_provisioned_concurrency=(
@@ -209,6 +214,7 @@ class ServedModel(Construct):
             frontend_code=frontend_code,
             pre_traffic_code=pre_traffic_code,
             post_traffic_code=post_traffic_code,
+            network=network,
         )
 
     def _add_monitor(
@@ -252,11 +258,13 @@ class ServedModel(Construct):
         frontend_code: lambda_.Code | None,
         pre_traffic_code: lambda_.Code | None,
         post_traffic_code: lambda_.Code | None,
+        network: NetworkPlacement | None,
     ) -> None:
         log_settings: dict[str, Any] = {
             "log_retention": retention_days(environment.log_retention_days),
             "log_encryption_key": data_key,
             "log_removal_policy": removal,
+            "network": network,
         }
         self.frontend = ModelFrontend(
             self,

@@ -47,6 +47,7 @@ from safe_sagemaker.constructs.operations_dashboard import (
 )
 from safe_sagemaker.constructs.powertools_layer import PowertoolsLayer
 from safe_sagemaker.constructs.prediction_api import ApiAuth, PredictionApi
+from safe_sagemaker.constructs.private_network import PrivateNetwork
 from safe_sagemaker.constructs.python_function import RUNTIME, code_from_folder
 from safe_sagemaker.constructs.secure_bucket import AccessLogsBucket
 from safe_sagemaker.log_retention import retention_days
@@ -141,6 +142,21 @@ class ModelServingStack(Stack):
             topic=self.alerts.topic,
             dead_letter_queue=self.alerts.dead_letter_queue,
         )
+        # The environment's VPC, when it has one: every function and instance-hosted model runs
+        # in it.
+        self.network: PrivateNetwork | None = None
+        if config.vpc is not None:
+            vpc = config.vpc
+            self.network = PrivateNetwork(
+                self,
+                "Network",
+                vpc_id=vpc.vpc_id,
+                subnet_ids=vpc.subnet_ids,
+                security_group_ids=vpc.security_group_ids,
+                create_endpoints=vpc.create_endpoints,
+                route_table_ids=vpc.route_table_ids,
+            )
+        placement = self.network.placement if self.network else None
         # One adopt-or-create provider for every model's endpoint log group, allowed only
         # this environment's endpoints' groups.
         self.endpoint_log_groups = EndpointLogGroupProvider(
@@ -150,6 +166,7 @@ class ModelServingStack(Stack):
             log_retention=retention_days(config.log_retention_days),
             log_encryption_key=self.data_key,
             log_removal_policy=removal,
+            network=placement,
         )
         self._add_capture_bucket(removal)
         # One asset per function folder, shared by every model's functions. An asset belongs to
@@ -209,6 +226,7 @@ class ModelServingStack(Stack):
             deployment_application=self.deployments,
             capture_bucket=self.capture_bucket,
             log_group_provider=self.endpoint_log_groups,
+            network=self.network.placement if self.network else None,
             **code,
         )
 

@@ -21,6 +21,7 @@ from safe_sagemaker.constructs.endpoint_autoscaling import SERVICE_LINKED_ROLE, 
 from safe_sagemaker.constructs.grants import account_service_principal, add_statement
 from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
 from safe_sagemaker.constructs.model_frontend import METRICS_NAMESPACE, ModelFrontend
+from safe_sagemaker.constructs.private_network import NetworkPlacement
 from safe_sagemaker.constructs.python_function import (
     PythonFunction,
     code_from_folder,
@@ -98,6 +99,7 @@ class BlueGreenDeployment(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_encryption_key: kms.IKey | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        network: NetworkPlacement | None = None,
         max_hook_duration: Duration = MAX_HOOK_DURATION,
         alarm_action: cloudwatch.IAlarmAction | None = None,
     ) -> None:
@@ -128,6 +130,8 @@ class BlueGreenDeployment(Construct):
         :param log_retention: Default: one month.
         :param log_encryption_key: Default: CloudWatch Logs' own encryption.
         :param log_removal_policy: Default: ``RETAIN``.
+        :param network: the VPC subnets and security groups the hooks run in. Default:
+            Lambda's own network, outside any VPC.
         :param max_hook_duration: how long the pre-traffic hook may wait for green's capacity
             in all, over as many 15-minute runs as it takes. At most CodeDeploy's one hour.
             Default: 55 minutes.
@@ -154,6 +158,7 @@ class BlueGreenDeployment(Construct):
             "log_retention": log_retention,
             "log_encryption_key": log_encryption_key,
             "log_removal_policy": log_removal_policy,
+            "network": network,
         }
         shared_env = {"VARIANT_NAME": endpoint.variant_name, "POWERTOOLS_LOG_LEVEL": log_level}
         capacity_env: dict[str, str] = {}

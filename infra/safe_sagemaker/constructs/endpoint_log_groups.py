@@ -20,6 +20,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from safe_sagemaker.constructs.private_network import (
+    LAMBDA_NETWORK_INTERFACE_ACTIONS,
+    NetworkPlacement,
+    allow_network_interfaces,
+)
 from safe_sagemaker.constructs.python_function import (
     PythonFunction,
     code_from_folder,
@@ -65,6 +70,7 @@ class EndpointLogGroupProvider(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_encryption_key: kms.IKey | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        network: NetworkPlacement | None = None,
     ) -> None:
         """
         :param endpoint_name_prefixes: the provider may create and adopt only the log groups
@@ -76,6 +82,8 @@ class EndpointLogGroupProvider(Construct):
         :param log_encryption_key: KMS key of the provider's own log groups; its key policy must
             let CloudWatch Logs use it for them. Default: CloudWatch Logs' own encryption.
         :param log_removal_policy: of the provider's own log groups. Default: ``RETAIN``.
+        :param network: the VPC subnets and security groups the handler and the framework's
+            function run in. Default: Lambda's own network, outside any VPC.
         """
         super().__init__(scope, construct_id)
         prefixes = tuple(dict.fromkeys(endpoint_name_prefixes))
@@ -100,6 +108,7 @@ class EndpointLogGroupProvider(Construct):
             log_retention=log_retention,
             log_encryption_key=log_encryption_key,
             log_removal_policy=log_removal_policy,
+            network=network,
             inline_policy=iam.PolicyDocument(
                 statements=[iam.PolicyStatement(actions=list(ACTIONS), resources=groups_arns)]
             ),
@@ -115,8 +124,9 @@ class EndpointLogGroupProvider(Construct):
         )
         # The framework's own function: its role writes only to its own encrypted group (no
         # AWSLambdaBasicExecutionRole) and may invoke only the handler above.
+        framework = Construct(self, "Framework")
         self.framework_role, self.framework_log_group = role_with_log_group(
-            Construct(self, "Framework"),
+            framework,
             description="CDK Provider framework of Custom::EndpointLogGroup",
             log_retention=log_retention,
             log_encryption_key=log_encryption_key,
@@ -128,7 +138,19 @@ class EndpointLogGroupProvider(Construct):
             on_event_handler=self.handler.function,
             framework_on_event_role=self.framework_role,
             log_group=self.framework_log_group,
+            **(network.function_props() if network else {}),
         )
+        if network is not None:
+            # The framework's function is created in the VPC by Provider: its role needs what
+            # PythonFunction gives a function of ours there.
+            self.provider.node.add_dependency(
+                allow_network_interfaces(
+                    framework,
+                    self.framework_role,
+                    LAMBDA_NETWORK_INTERFACE_ACTIONS,
+                    service="Lambda",
+                )
+            )
         self.service_token = self.provider.service_token
         once_per_operation = (
             "CloudFormation calls it (through the framework) once per stack operation that "
@@ -161,11 +183,13 @@ class EndpointLogGroupProvider(Construct):
             "Serverless-LambdaTracing",
             generated + "which is traced with X-Ray itself",
         )
-        acknowledge(
-            self.provider,
-            "NIST.800.53.R5-LambdaInsideVPC",
-            generated + "calling only the Lambda and CloudFormation APIs, and no private resource",
-        )
+        if network is None:
+            acknowledge(
+                self.provider,
+                "NIST.800.53.R5-LambdaInsideVPC",
+                generated
+                + "calling only the Lambda and CloudFormation APIs, and no private resource",
+            )
         acknowledge(
             self.framework_role,
             "AwsSolutions-IAM5",

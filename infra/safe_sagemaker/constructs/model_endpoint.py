@@ -21,6 +21,11 @@ from safe_sagemaker.constructs.grants import (
     add_statement,
     grant_image_pull,
 )
+from safe_sagemaker.constructs.private_network import (
+    SAGEMAKER_NETWORK_INTERFACE_ACTIONS,
+    NetworkPlacement,
+    allow_network_interfaces,
+)
 from safe_sagemaker.constructs.stack_facts import StackFacts, stack_facts
 from safe_sagemaker.endpoint_update_policy import (
     MAX_ROLLBACK_ALARMS,
@@ -73,6 +78,7 @@ class ModelEndpoint(Construct):
         version: str | None = None,
         retain_variant_properties: bool = False,
         network_isolation: bool | None = None,
+        network: NetworkPlacement | None = None,
     ) -> None:
         """
         :param endpoint_name: literal endpoint name; lowercase letters, digits and hyphens,
@@ -131,6 +137,12 @@ class ModelEndpoint(Construct):
             container has no network at all (SageMaker still downloads the artifact and the
             image, and captures data, outside it). Serverless endpoints do not support it.
             Default: on, except for a serverless endpoint.
+        :param network: the VPC subnets and security groups of the Model (its ``VpcConfig``):
+            SageMaker places the instances' network interfaces there and reaches S3 and ECR
+            through the VPC; with network isolation the container itself still gets no network.
+            The execution role gets the network-interface permissions SageMaker documents
+            (``NetworkInterfaces`` policy). Serverless endpoints do not support it. Default:
+            SageMaker's own network.
         """
         super().__init__(scope, construct_id)
         if not _ENDPOINT_NAME.match(endpoint_name):
@@ -147,6 +159,11 @@ class ModelEndpoint(Construct):
             raise ValueError(
                 "network isolation is not supported on serverless endpoints; leave "
                 "network_isolation unset or false"
+            )
+        if serverless and network is not None:
+            raise ValueError(
+                "serverless endpoints do not support a VPC; leave network unset for a "
+                "serverless model"
             )
         isolated = not serverless if network_isolation is None else network_isolation
         artifact = (image_uri, model_data_url)
@@ -222,11 +239,24 @@ class ModelEndpoint(Construct):
             "Model",
             execution_role_arn=self.role.role_arn,
             enable_network_isolation=isolated or None,
+            vpc_config=network.model_vpc_config() if network else None,
             **container_props,
         )
         # The role's policy must exist before SageMaker validates that it can pull the image.
         if policy is not None:
             self.model.node.add_dependency(policy)
+        self.network = network
+        if network is not None:
+            # Under the role made here, so one per role like its default policy: blue's role
+            # keeps its own until cleanup.
+            self.model.node.add_dependency(
+                allow_network_interfaces(
+                    self.role if isinstance(self.role, iam.Role) else self,
+                    self.role,
+                    SAGEMAKER_NETWORK_INTERFACE_ACTIONS,
+                    service="SageMaker",
+                )
+            )
 
         if serverless:
             variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(

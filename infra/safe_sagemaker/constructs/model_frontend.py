@@ -17,6 +17,7 @@ from constructs import Construct
 from safe_sagemaker.api_rules import DEFAULT_CONTENT_TYPES
 from safe_sagemaker.constructs.grants import add_statement
 from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
+from safe_sagemaker.constructs.private_network import NetworkPlacement
 from safe_sagemaker.constructs.python_function import (
     PythonFunction,
     code_from_folder,
@@ -67,6 +68,7 @@ class ModelFrontend(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_encryption_key: kms.IKey | None = None,
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        network: NetworkPlacement | None = None,
     ) -> None:
         """
         :param endpoint: the endpoint this version of the function calls.
@@ -91,6 +93,8 @@ class ModelFrontend(Construct):
         :param log_retention: Default: one month.
         :param log_encryption_key: Default: CloudWatch Logs' own encryption.
         :param log_removal_policy: Default: ``RETAIN``.
+        :param network: the VPC subnets and security groups the function runs in. Default:
+            Lambda's own network, outside any VPC.
         """
         super().__init__(scope, construct_id)
         if reserved_concurrency is not None and reserved_concurrency < 1:
@@ -144,6 +148,7 @@ class ModelFrontend(Construct):
             log_retention=log_retention,
             log_encryption_key=log_encryption_key,
             log_removal_policy=log_removal_policy,
+            network=network,
         )
         self.function = lambda_function.function
         acknowledge(

@@ -14,6 +14,11 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from safe_sagemaker.constructs.grants import service_principal
+from safe_sagemaker.constructs.private_network import (
+    LAMBDA_NETWORK_INTERFACE_ACTIONS,
+    NetworkPlacement,
+    allow_network_interfaces,
+)
 from safe_sagemaker.nag import acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -80,7 +85,8 @@ class PythonFunction(Construct):
     log group (no ``AWSLambdaBasicExecutionRole`` with its account-wide log rights) and a log
     group with finite retention, optionally KMS-encrypted.
 
-    Created resources: ``role``, ``log_group``, ``function``.
+    Created resources: ``role``, ``log_group``, ``function``, and in a VPC
+    ``network_interfaces_policy``.
     """
 
     def __init__(
@@ -101,6 +107,7 @@ class PythonFunction(Construct):
         log_removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         inline_policy: iam.PolicyDocument | None = None,
         reserved_concurrent_executions: int | None = None,
+        network: NetworkPlacement | None = None,
     ) -> None:
         """
         :param code: the function's code, e.g. ``code_from_folder("lambdas/frontend")``.
@@ -119,6 +126,9 @@ class PythonFunction(Construct):
             resource). Default: none; ``grant_*`` calls still add to the role's DefaultPolicy.
         :param reserved_concurrent_executions: concurrency reserved for (and capped at) this
             function. Default: none (the account's unreserved pool).
+        :param network: the VPC subnets and security groups the function runs in; its role
+            then gets the network-interface permissions Lambda needs (``NetworkInterfaces``
+            policy). Default: Lambda's own network, outside any VPC.
         """
         super().__init__(scope, construct_id)
         self.role, self.log_group = role_with_log_group(
@@ -144,14 +154,22 @@ class PythonFunction(Construct):
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved_concurrent_executions,
+            **(network.function_props() if network else {}),
         )
-        acknowledge(
-            self.function,
-            "NIST.800.53.R5-LambdaInsideVPC",
-            "the function reaches only AWS service APIs (TLS, SigV4-signed, authorized by its "
-            "role) and no private resource; outside a VPC it needs no NAT or interface endpoints "
-            "to do so",
-        )
+        self.network_interfaces_policy: iam.Policy | None = None
+        if network is not None:
+            self.network_interfaces_policy = allow_network_interfaces(
+                self, self.role, LAMBDA_NETWORK_INTERFACE_ACTIONS, service="Lambda"
+            )
+            self.function.node.add_dependency(self.network_interfaces_policy)
+        else:
+            acknowledge(
+                self.function,
+                "NIST.800.53.R5-LambdaInsideVPC",
+                "the function reaches only AWS service APIs (TLS, SigV4-signed, authorized by "
+                "its role) and no private resource; outside a VPC it needs no NAT or interface "
+                "endpoints to do so",
+            )
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(
