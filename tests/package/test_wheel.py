@@ -73,6 +73,10 @@ def test_the_wheel_holds_the_library_its_lambda_code_and_nothing_of_the_app(whee
         f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info",
     }
     assert "safe_sagemaker/py.typed" in names
+    # Every module of the library's source: pyproject lists the packages one by one.
+    source = REPO_ROOT / "infra" / "safe_sagemaker"
+    modules = {f"safe_sagemaker/{p.relative_to(source)}" for p in source.rglob("*.py")}
+    assert modules - set(names) == set()
     assert "safe_sagemaker/cli/prices.json" in names
     for function in (
         "frontend/handler.py",
