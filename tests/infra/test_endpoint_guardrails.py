@@ -14,6 +14,7 @@ import pytest
 from safe_sagemaker.config import EnvironmentConfig, load_environment, load_environments
 from safe_sagemaker.endpoint_update_policy import CapacitySize, EndpointUpdatePolicy, PolicyError
 from tests.conftest import Synthesized, cli_app, run_cfn_lint
+from tests.infra.cfn_text import render
 from tests.infra.test_config import env_with, error_for, write_env
 from tests.infra.test_config_observability import SERVERLESS
 
@@ -181,6 +182,14 @@ def test_strategy_defaults_to_the_environments_and_a_model_overrides_it(tmp_path
             "must be at most 3600, not 3601",
             id="wait-over-an-hour",
         ),
+        pytest.param(
+            {"variant_name": "alltraffic"},
+            None,
+            "models[0].variant_name",
+            "endpoint-guardrails keeps the variant named 'primary': SageMaker updates an "
+            "endpoint in place only when the new config keeps the variant's name",
+            id="variant-name",
+        ),
     ],
 )
 def test_guardrails_errors_name_field_and_fix(
@@ -285,29 +294,48 @@ def test_endpoint_has_a_stable_name_and_the_production_canary(synthesized: Synth
     assert properties["RetainAllVariantProperties"] is True
 
 
-def test_endpoint_rollback_alarms_judge_ratios_of_the_whole_endpoint(
+def test_endpoint_rollback_alarms_judge_ratios_of_the_new_fleet_only(
     synthesized: Synthesized,
 ) -> None:
+    """As AWS's guardrails example of an alarm on the new fleet: the metrics carry this
+    version's endpoint config name, so the old fleet's errors never stop an update."""
     template = synthesized.templates["ProdStack"]
-    prefix = f"ProdStack/{NATIVE.name}/EndpointRollbackAlarms/"
-    _, five_xx = by_path(template, prefix + "Endpoint5XXRatio/Resource")
+    prefix = f"ProdStack/{NATIVE.name}/"
+    config, _ = by_path(template, prefix + "Endpoint/EndpointConfig")
+    five_xx_id, five_xx = by_path(
+        template, prefix + "EndpointRollbackAlarms/Endpoint5XXRatio/Resource"
+    )
     metrics = {m["Id"]: m for m in five_xx["Properties"]["Metrics"]}
     expression = next(m for m in metrics.values() if "Expression" in m)["Expression"]
     assert expression == "IF(n >= 3, FILL(e, 0) / n, 0)"
     assert five_xx["Properties"]["Threshold"] == 0.02
-    dimensions = metrics["e"]["MetricStat"]["Metric"]["Dimensions"]
-    assert {d["Name"]: d["Value"] for d in dimensions} == {
+    assert five_xx["Properties"]["TreatMissingData"] == "notBreaching"
+    new_fleet = {
         "EndpointName": f"prod-{NATIVE.name}",
         "VariantName": "primary",
+        "EndpointConfigName": {"Fn::GetAtt": [config, "EndpointConfigName"]},
     }
-    _, latency = by_path(template, prefix + "ModelLatencyP99/Resource")
+    for metric in ("e", "n"):
+        dimensions = metrics[metric]["MetricStat"]["Metric"]["Dimensions"]
+        assert {d["Name"]: d["Value"] for d in dimensions} == new_fleet
+    latency_id, latency = by_path(
+        template, prefix + "EndpointRollbackAlarms/ModelLatencyP99/Resource"
+    )
     assert latency["Properties"]["Threshold"] == NATIVE.alarms.model_latency_p99_ms * 1000
-    # Stable names (CloudFormation's): a model change never replaces them.
-    assert "AlarmName" not in five_xx["Properties"]
+    for metric in latency["Properties"]["Metrics"]:
+        if "MetricStat" in metric:
+            dimensions = metric["MetricStat"]["Metric"]["Dimensions"]
+            assert {d["Name"]: d["Value"] for d in dimensions} == new_fleet
+    # Named after the endpoint, stable across versions: a model change updates them in place
+    # (their EndpointConfigName) before the endpoint, which waits for them.
+    assert five_xx["Properties"]["AlarmName"] == f"prod-{NATIVE.name}-rollback-endpoint-5xx-ratio"
+    _, endpoint = by_path(template, prefix + "Endpoint/Resource")
+    assert {five_xx_id, latency_id} <= set(endpoint.get("DependsOn", []))
 
 
 def test_execution_role_may_describe_the_rollback_alarms(synthesized: Synthesized) -> None:
-    """SageMaker asks that the execution role may DescribeAlarms on the rollback alarms."""
+    """SageMaker asks that the execution role may DescribeAlarms on the rollback alarms (by
+    their literal ARNs: a reference would make the role wait for the alarms)."""
     template = synthesized.templates["ProdStack"]
     prefix = f"ProdStack/{NATIVE.name}/"
     _, policy = by_path(
@@ -315,16 +343,16 @@ def test_execution_role_may_describe_the_rollback_alarms(synthesized: Synthesize
         f"{prefix}Endpoint/ExecutionRole-prod-{NATIVE.name}-{NATIVE.fingerprint()}/"
         "DefaultPolicy/Resource",
     )
-    described = [
+    (described,) = [
         s["Resource"]
         for s in policy["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] == "cloudwatch:DescribeAlarms"
     ]
-    alarms = [
-        by_path(template, f"{prefix}EndpointRollbackAlarms/{check}/Resource")[0]
-        for check in ("Endpoint5XXRatio", "ModelLatencyP99")
+    names = [render(arn).rsplit(":", 1)[-1] for arn in described]
+    assert names == [
+        f"prod-{NATIVE.name}-rollback-endpoint-5xx-ratio",
+        f"prod-{NATIVE.name}-rollback-model-latency-p99",
     ]
-    assert described == [[{"Fn::GetAtt": [alarm, "Arn"]} for alarm in alarms]]
 
 
 def test_frontend_shift_watches_only_the_new_versions_own_errors(

@@ -367,8 +367,10 @@ def test_guardrails_model_change_replaces_model_and_config_and_updates_the_endpo
 ) -> None:
     """Exactly: Model and EndpointConfig replaced (CloudFormation names them, so they can be),
     the Endpoint updated in place under its stable name (SageMaker's guardrails then do the
-    blue/green), a new execution role for the new version (the old fleet keeps its own while
-    SageMaker may still roll back to it), and nothing else replaced, added or updated."""
+    blue/green), its two rollback alarms updated in place to watch the new fleet (the new
+    endpoint config's name), a new execution role for the new version (the old fleet keeps its
+    own while SageMaker may still roll back to it), and nothing else replaced, added or
+    updated."""
     changed, config_b, version_b, result = native_rollout
     prefix = f"{STACK}/{changed}/"
     replaced = {
@@ -378,7 +380,11 @@ def test_guardrails_model_change_replaces_model_and_config_and_updates_the_endpo
     assert replaced == NATIVE_REPLACEMENTS
     endpoint_id, endpoint_b = by_path(version_b, prefix + "Endpoint/Resource")
     _, endpoint_a = by_path(version_a, prefix + "Endpoint/Resource")
-    assert result.updated == {endpoint_id}
+    alarms = {
+        by_path(version_b, f"{prefix}EndpointRollbackAlarms/{check}/Resource")[0]
+        for check in ("Endpoint5XXRatio", "ModelLatencyP99")
+    }
+    assert result.updated == {endpoint_id} | alarms
     name = PROD.endpoint_name(next(m for m in PROD.models if m.name == changed))
     assert endpoint_a["Properties"]["EndpointName"] == endpoint_b["Properties"]["EndpointName"]
     assert endpoint_b["Properties"]["EndpointName"] == name

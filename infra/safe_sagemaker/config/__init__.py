@@ -51,6 +51,7 @@ from safe_sagemaker.config.loading import (
     load_environments,
 )
 from safe_sagemaker.config.model import (
+    DEFAULT_VARIANT_NAME,
     MAX_RESERVED_CONCURRENCY,
     MIN_OPT_OUT_REASON,
     SERVERLESS_MAX_CONCURRENCY,
@@ -85,6 +86,7 @@ __all__ = [
     "CANARY_BODIES_MAX_BYTES",
     "CANARY_BODY_MAX_BYTES",
     "DEFAULT_SAMPLE_REQUEST",
+    "DEFAULT_VARIANT_NAME",
     "ENDPOINT_NAME_MAX_LENGTH",
     "ENVIRONMENTS_CONTEXT",
     "ENVIRONMENTS_DIR",

@@ -40,6 +40,9 @@ from safe_sagemaker.config.observability import (
 )
 from safe_sagemaker.instance_types import check_instance_type
 
+# The production variant a model gets unless it names one (endpoint-guardrails always keeps it).
+DEFAULT_VARIANT_NAME = "primary"
+
 
 class AutoscalingConfig(_Strict):
     """Target tracking on SageMakerVariantInvocationsPerInstance.
@@ -154,7 +157,7 @@ class ModelConfig(_Strict):
     model_package_arn: str | None = None
     instance_type: str = "ml.c5.xlarge"
     initial_instance_count: int = Field(default=1, ge=1)
-    variant_name: str = "primary"
+    variant_name: str = DEFAULT_VARIANT_NAME
     container_environment: dict[str, str] = Field(default_factory=dict)
     serverless: ServerlessConfig | None = None
     # None: on, except for a serverless model (which SageMaker does not isolate).

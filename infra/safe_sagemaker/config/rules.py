@@ -16,7 +16,7 @@ from safe_sagemaker.config.base import (
     _FieldError,
 )
 from safe_sagemaker.config.deployment import SAMPLE_REQUESTS_MAX_BYTES
-from safe_sagemaker.config.model import MAX_RESERVED_CONCURRENCY
+from safe_sagemaker.config.model import DEFAULT_VARIANT_NAME, MAX_RESERVED_CONCURRENCY
 from safe_sagemaker.config.network import MAX_VPC_SECURITY_GROUPS, MAX_VPC_SUBNETS
 from safe_sagemaker.config.observability import CANARY_BODIES_MAX_BYTES
 from safe_sagemaker.endpoint_update_policy import (
@@ -175,6 +175,13 @@ def _check_guardrails(env: EnvironmentConfig, model: ModelConfig, where: str) ->
             )
         return
     fix = "or set deployment.strategy to frontend-alias, which shifts to a new endpoint"
+    if model.variant_name != DEFAULT_VARIANT_NAME:
+        raise _FieldError(
+            where + ".variant_name",
+            "endpoint-guardrails keeps the variant named 'primary': SageMaker updates an "
+            "endpoint in place only when the new config keeps the variant's name, and the config "
+            f"cannot see the deployed one to refuse a change; remove variant_name, {fix}",
+        )
     if model.serverless is None and instance_family(model.instance_type) in EXCLUDED_FAMILIES:
         raise _FieldError(
             where + ".instance_type",

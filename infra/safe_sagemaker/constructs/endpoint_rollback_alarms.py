@@ -31,13 +31,14 @@ class EndpointRollbackAlarms(Construct):
     - ``model_latency_alarm``: p99 ``ModelLatency`` over at least ``model_latency_min_samples``
       requests a period.
 
-    They watch the endpoint as a whole: both fleets answer under the one endpoint name and
-    variant, so the old fleet's errors count too. That errs towards keeping the old fleet
-    (SageMaker rolls back; it never promotes a failing new one), but an endpoint already failing
-    stops every update: to deploy a fix then, turn the rollback alarms off for that update
-    (``deployment.guardrails.auto_rollback`` false in the config). The alarms are the endpoint's
-    own and stay across model versions (a model change replaces nothing but the Model and the
-    EndpointConfig), so an alarm still in ALARM when an update starts may stop it at once.
+    They watch the new fleet only: SageMaker publishes a fleet's metrics with its endpoint
+    config's name (dimension ``EndpointConfigName``, as in AWS's guardrails example of an alarm
+    on the new fleet), and each alarm names the endpoint config this version deploys. So the old
+    fleet's errors never stop an update, and an update that fixes a failing model can go
+    through. The alarms stay across model versions (a model change replaces nothing but the
+    Model and the EndpointConfig): an update changes their dimension in place, and with no data
+    yet for the new fleet they evaluate as not breaching (``TreatMissingData``) rather than
+    keep an old ALARM.
 
     Created resources: ``endpoint_5xx_ratio_alarm``, ``model_latency_alarm`` (in ``alarms``).
     """
@@ -77,6 +78,8 @@ class EndpointRollbackAlarms(Construct):
         super().__init__(scope, construct_id)
         if endpoint.update_policy is None:
             raise ValueError("the endpoint has no update_policy: SageMaker would watch no alarm")
+        # The fleet this version's endpoint config runs (its name changes with every version).
+        fleet = endpoint.endpoint_config.attr_endpoint_config_name
         check_thresholds(
             max_error_ratio=max_error_ratio,
             min_requests=min_requests,
@@ -89,10 +92,13 @@ class EndpointRollbackAlarms(Construct):
         def guarded(
             construct_id: str, check: str, *, description: str, **props: Any
         ) -> cloudwatch.Alarm:
-            """A guarded alarm (``alarm_factory.guarded_alarm``) with CloudFormation's name."""
+            """A guarded alarm (``alarm_factory.guarded_alarm``) named after the endpoint: the
+            execution role may describe it by that name, without a reference that would make
+            the role wait for the alarm, which waits for the endpoint config."""
             return guarded_alarm(
                 self,
                 construct_id,
+                alarm_name=f"{endpoint.endpoint_name}-rollback-{check}",
                 period=period,
                 description=f"Rolls back SageMaker's in-place update of "
                 f"{endpoint.endpoint_name}: {description}",
@@ -108,8 +114,9 @@ class EndpointRollbackAlarms(Construct):
             period=period,
             max_error_ratio=max_error_ratio,
             min_requests=min_requests,
-            fleet="endpoint",
-            invocations="the endpoint's invocations",
+            fleet="new fleet",
+            invocations="the new fleet's invocations",
+            fleet_config=fleet,
         )
         self.model_latency_alarm = model_latency_alarm(
             guarded,
@@ -117,7 +124,8 @@ class EndpointRollbackAlarms(Construct):
             period=period,
             model_latency_p99_ms=model_latency_p99_ms,
             model_latency_min_samples=model_latency_min_samples,
-            latency="p99 model latency",
+            latency="new fleet p99 model latency",
+            fleet_config=fleet,
         )
         self.alarms: list[cloudwatch.IAlarm] = [
             self.endpoint_5xx_ratio_alarm,

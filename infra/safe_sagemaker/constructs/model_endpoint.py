@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -318,9 +318,25 @@ class ModelEndpoint(Construct):
         self.endpoint.deployment_config = _deployment_config(
             self.update_policy, self.rollback_alarms
         )
+        # An alarm may watch this version's fleet (its endpoint config), so it is updated before
+        # the endpoint; the role names a named alarm by its literal ARN, since a reference
+        # would make the role wait for the alarm, which waits for the config and the model.
+        self.endpoint.node.add_dependency(alarm)
+        resource = alarm.node.default_child
+        named = resource.alarm_name if isinstance(resource, cloudwatch.CfnAlarm) else None
+        alarm_arn = (
+            Stack.of(self).format_arn(
+                service="cloudwatch",
+                resource="alarm",
+                resource_name=named,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            if named and not Token.is_unresolved(named)
+            else alarm.alarm_arn
+        )
         add_statement(
             self.role,
-            iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[alarm.alarm_arn]),
+            iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[alarm_arn]),
         )
 
     def _grant_model_package(self, facts: StackFacts, arn: str) -> list[str]:
@@ -411,12 +427,21 @@ class ModelEndpoint(Construct):
         namespace: str = "AWS/SageMaker",
         statistic: str = "Sum",
         period: Duration = Duration.minutes(1),
+        fleet: str | None = None,
         **props: Any,
     ) -> cloudwatch.Metric:
-        """A metric of this endpoint's variant (dimensions EndpointName and VariantName).
-        Without ``props``, one object per name, namespace, statistic and ``period`` object: a
-        ``Metric`` is an immutable value, and the endpoint's and the rollback alarms ask for
-        the same ones."""
+        """A metric of this endpoint's variant (dimensions EndpointName and VariantName), or
+        with ``fleet`` (an endpoint config's name) of the fleet that config runs during an
+        in-place update (dimension EndpointConfigName, as AWS's guardrails examples watch the
+        new fleet). Without ``props`` or ``fleet``, one object per name, namespace, statistic
+        and ``period`` object: a ``Metric`` is an immutable value, and the endpoint's and the
+        rollback alarms ask for the same ones."""
+        if fleet is not None:
+            props["dimensions_map"] = {
+                "EndpointName": self.endpoint_name,
+                "VariantName": self.variant_name,
+                "EndpointConfigName": fleet,
+            }
         key = (metric_name, namespace, statistic, id(period))
         known = None if props else self._metrics.get(key)
         if known is not None and known[0] is period:
@@ -424,10 +449,15 @@ class ModelEndpoint(Construct):
         metric = cloudwatch.Metric(
             namespace=namespace,
             metric_name=metric_name,
-            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": self.variant_name},
             statistic=statistic,
             period=period,
-            **props,
+            **{
+                "dimensions_map": {
+                    "EndpointName": self.endpoint_name,
+                    "VariantName": self.variant_name,
+                },
+                **props,
+            },
         )
         if not props:
             self._metrics[key] = (period, metric)

@@ -198,22 +198,23 @@ class GreenRollbackAlarms(Construct):
 
 
 def endpoint_5xx_ratio_metrics(
-    endpoint: ModelEndpoint, period: Duration
+    endpoint: ModelEndpoint, period: Duration, fleet: str | None = None
 ) -> dict[str, cloudwatch.IMetric]:
-    """``e`` (Invocation5XXErrors) and ``n`` (Invocations) for ``FILL(e, 0) / n``."""
+    """``e`` (Invocation5XXErrors) and ``n`` (Invocations) for ``FILL(e, 0) / n``, of the
+    whole endpoint or of one ``fleet`` (``ModelEndpoint.metric``)."""
     return {
-        "e": endpoint.metric_invocation_5xx_errors(period=period),
-        "n": endpoint.metric_invocations(period=period),
+        "e": endpoint.metric_invocation_5xx_errors(period=period, fleet=fleet),
+        "n": endpoint.metric_invocations(period=period, fleet=fleet),
     }
 
 
 def model_latency_metrics(
-    endpoint: ModelEndpoint, period: Duration
+    endpoint: ModelEndpoint, period: Duration, fleet: str | None = None
 ) -> dict[str, cloudwatch.IMetric]:
-    """``p99`` ModelLatency and ``n``, its sample count (the requests)."""
+    """``p99`` ModelLatency and ``n``, its sample count (the requests), as above."""
     return {
-        "p99": endpoint.metric_model_latency(period=period),
-        "n": endpoint.metric_model_latency(statistic="SampleCount", period=period),
+        "p99": endpoint.metric_model_latency(period=period, fleet=fleet),
+        "n": endpoint.metric_model_latency(statistic="SampleCount", period=period, fleet=fleet),
     }
 
 
@@ -250,6 +251,7 @@ def endpoint_5xx_ratio_alarm(
     min_requests: int,
     fleet: str,
     invocations: str,
+    fleet_config: str | None = None,
 ) -> cloudwatch.Alarm:
     """An endpoint's 5xx-ratio rollback alarm (id ``Endpoint5XXRatio``), made by
     ``guarded_alarm(construct_id, check, *, description, **props)``; ``fleet`` and
@@ -259,7 +261,7 @@ def endpoint_5xx_ratio_alarm(
         "endpoint-5xx-ratio",
         value="FILL(e, 0) / n",
         minimum=min_requests,
-        metrics=endpoint_5xx_ratio_metrics(endpoint, period),
+        metrics=endpoint_5xx_ratio_metrics(endpoint, period, fleet_config),
         label=f"{fleet} 5xx ratio, 0 under {min_requests} invocations",
         threshold=max_error_ratio,
         description=f"more than {max_error_ratio * 100:g}% of {invocations} in a period (with "
@@ -275,6 +277,7 @@ def model_latency_alarm(
     model_latency_p99_ms: int,
     model_latency_min_samples: int,
     latency: str,
+    fleet_config: str | None = None,
 ) -> cloudwatch.Alarm:
     """An endpoint's p99-latency rollback alarm (id ``ModelLatencyP99``), as
     ``endpoint_5xx_ratio_alarm``; ``latency`` names it (``green endpoint p99 model latency``)."""
@@ -283,7 +286,7 @@ def model_latency_alarm(
         "model-latency-p99",
         value="p99",
         minimum=model_latency_min_samples,
-        metrics=model_latency_metrics(endpoint, period),
+        metrics=model_latency_metrics(endpoint, period, fleet_config),
         label=f"p99 ModelLatency (microseconds), 0 under {model_latency_min_samples} samples",
         threshold=model_latency_p99_ms * _MICROSECONDS_PER_MS,
         description=f"{latency} above {model_latency_p99_ms} ms over at least "
