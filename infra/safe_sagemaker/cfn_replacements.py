@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources as package_files
@@ -106,7 +107,14 @@ def _without_cdk_metadata(resource: dict[str, Any]) -> dict[str, Any]:
     return {**resource, "Metadata": metadata}
 
 
-def plan(before: dict[str, Any], after: dict[str, Any]) -> Plan:
+def plan(
+    before: dict[str, Any],
+    after: dict[str, Any],
+    changed_parameters: AbstractSet[str] = frozenset(),
+) -> Plan:
+    """``changed_parameters``: the template's parameters whose value changes (a nested stack's
+    inputs from its parent): what refers to one changes as if it referred to a replaced
+    resource."""
     old = before["Resources"]
     new = after["Resources"]
     result = Plan()
@@ -146,16 +154,17 @@ def plan(before: dict[str, Any], after: dict[str, Any]) -> Plan:
         for logical_id in common:
             if logical_id in result.replaced:
                 continue
+            moved = result.replaced | changed_parameters
             resource = new[logical_id]
             properties = resource.get("Properties", {})
             create_only = set().union(
                 *(references(_at(properties, p)) for p in create_only_properties(resource["Type"]))
             )
-            if create_only & result.replaced:
+            if create_only & moved:
                 result.replaced.add(logical_id)
                 result.updated.discard(logical_id)
                 changed = True
-            elif logical_id not in result.updated and references(resource) & result.replaced:
+            elif logical_id not in result.updated and references(resource) & moved:
                 result.updated.add(logical_id)
                 changed = True
     return result

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from safe_sagemaker.cli.errors import EXIT_FAILED, CliError
 from safe_sagemaker.cli.http import ApiCaller
+from safe_sagemaker.cli.release_plan import NESTED_STACK_TYPE
 from safe_sagemaker.config import (
     ENVIRONMENTS_DIR,
     ConfigError,
@@ -102,15 +103,68 @@ def missing_stack_message(context: Context, stack_name: str) -> str:
     )
 
 
-def stack_resources(context: Context, stack_name: str) -> list[dict[str, Any]]:
+def missing_nested_stack_message(stack_name: str, name: str, arn: str | None) -> str:
+    """A nested stack the top-level stack lists but CloudFormation does not have (a create
+    that failed, a stack deleted by hand)."""
+    where = f" ({arn})" if arn else ""
+    return (
+        f"nested stack {name!r} of {stack_name} not found{where}: deploy the environment "
+        f"again (npx cdk deploy {stack_name}) and check the stack's events"
+    )
+
+
+def stack_resources(
+    context: Context, stack_name: str, missing: str | None = None
+) -> list[dict[str, Any]]:
+    """ListStackResources of ``stack_name`` (a name, or a nested stack's ARN); ``missing``: the
+    error when it is not there (default: the top-level stack's)."""
     paginator = context.client("cloudformation").get_paginator("list_stack_resources")
     try:
         pages = paginator.paginate(StackName=stack_name)
         return [summary for page in pages for summary in page["StackResourceSummaries"]]
     except ClientError as error:
         if stack_missing(error):
-            raise CliError(missing_stack_message(context, stack_name)) from None
+            raise CliError(missing or missing_stack_message(context, stack_name)) from None
         raise
+
+
+def nested_stack_prefix(model_name: str) -> str:
+    """The logical id of a model's nested stack in its parent (``nested_model_stacks``): CDK's
+    ``<model>.NestedStack/<model>.NestedStackResource``, alphanumerics only, and a hash."""
+    prefix = logical_id_prefix(model_name)
+    return f"{prefix}NestedStack{prefix}NestedStackResource"
+
+
+def model_resources(
+    context: Context, environment: EnvironmentConfig, model: ModelConfig
+) -> list[dict[str, Any]]:
+    """The resources of ``model``'s rollout: the top-level stack's (the shared CodeDeploy
+    application; the model itself in one stack) and, for a model in a nested stack of its own,
+    that stack's (its deployment group, alias and alarms)."""
+    stack = environment.stack_name
+    resources = stack_resources(context, stack)
+    nested = next(
+        (
+            summary
+            for summary in resources
+            if summary["ResourceType"] == NESTED_STACK_TYPE
+            and summary["LogicalResourceId"].startswith(nested_stack_prefix(model.name))
+        ),
+        None,
+    )
+    if nested is None:
+        if environment.nested_model_stacks:
+            raise CliError(
+                f"stack {stack} has no nested stack for model {model.name!r} "
+                f"(nested_model_stacks is on): is the model deployed (npx cdk deploy {stack})?",
+                EXIT_FAILED,
+            )
+        return resources
+    arn = nested.get("PhysicalResourceId") or None
+    missing = missing_nested_stack_message(stack, model.name, arn)
+    if arn is None:
+        raise CliError(missing)
+    return resources + stack_resources(context, arn, missing)
 
 
 def model_invoke_url(context: Context, environment: EnvironmentConfig, model: ModelConfig) -> str:

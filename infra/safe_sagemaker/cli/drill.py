@@ -18,7 +18,7 @@ from typing import IO, Any, Protocol
 import click
 
 from safe_sagemaker.cli import options, output
-from safe_sagemaker.cli.context import Context, find_model, project_root, stack_resources
+from safe_sagemaker.cli.context import Context, find_model, model_resources, project_root
 from safe_sagemaker.cli.errors import EXIT_FAILED, CliError, aws_errors
 from safe_sagemaker.cli.rollout_reader import RolloutReader, follow
 from safe_sagemaker.cli.rollout_state import ROLLED_BACK, SUCCEEDED, Snapshot, rollout_target
@@ -144,7 +144,8 @@ def run_drill(
     refuse_production(environment)
     stack, root = environment.stack_name, project_root()
     with aws_errors():
-        target = rollout_target(stack_resources(context, stack), model, stack)
+        resources = model_resources(context, environment, find_model(environment, model))
+        target = rollout_target(resources, model, stack)
     reader = RolloutReader(context, target)
     started = datetime.now(UTC)
     with tempfile.TemporaryDirectory(prefix="drill-") as folder:

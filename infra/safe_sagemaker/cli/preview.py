@@ -10,11 +10,27 @@ from typing import Any
 
 import click
 
+from safe_sagemaker.cfn_replacements import PATH_METADATA
 from safe_sagemaker.cli import options, output
-from safe_sagemaker.cli.context import Context, missing_stack_message, project_root, stack_missing
+from safe_sagemaker.cli.context import (
+    Context,
+    missing_nested_stack_message,
+    missing_stack_message,
+    project_root,
+    stack_missing,
+    stack_resources,
+)
 from safe_sagemaker.cli.errors import EXIT_FAILED, CliError, aws_errors
 from safe_sagemaker.cli.pricing import load_prices
-from safe_sagemaker.cli.release_plan import Change, ModelPlan, ReleasePlan, release_plan
+from safe_sagemaker.cli.release_plan import (
+    Change,
+    ModelPlan,
+    ReleasePlan,
+    StackTemplates,
+    nested_scope,
+    nested_stack_resources,
+    release_plan,
+)
 
 EXAMPLES = """
 \b
@@ -25,16 +41,52 @@ Examples:
 """
 
 
-def template_from_dir(folder: Path, stack: str) -> dict[str, Any]:
-    path = folder / f"{stack}.template.json"
+ASSET_PATH_METADATA = "aws:asset:path"
+
+
+def read_template(path: Path, missing: str | None = None) -> dict[str, Any]:
+    """``missing``: the error when the file is not there (default: the file and why)."""
     try:
         template: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CliError(missing or f"cannot read {path}: no such file", EXIT_FAILED) from None
     except (OSError, json.JSONDecodeError) as error:
         raise CliError(f"cannot read {path}: {error}", EXIT_FAILED) from None
     return template
 
 
-def deployed_template(context: Context, stack: str) -> dict[str, Any]:
+def nested_name(resource: dict[str, Any], logical_id: str) -> str:
+    """A nested stack by its construct id (a model's name under ``nested_model_stacks``)."""
+    path = resource.get("Metadata", {}).get(PATH_METADATA)
+    return nested_scope(path).rsplit("/", 1)[-1] if isinstance(path, str) else logical_id
+
+
+def templates_from_dir(folder: Path, stack: str) -> StackTemplates:
+    """The stack's template in a cdk.out and its nested stacks' (``*.nested.template.json``,
+    named by the ``aws:asset:path`` metadata CDK gives each ``AWS::CloudFormation::Stack``)."""
+    template = read_template(folder / f"{stack}.template.json")
+    nested = {}
+    for logical_id, resource in nested_stack_resources(template).items():
+        name = nested_name(resource, logical_id)
+        asset = resource.get("Metadata", {}).get(ASSET_PATH_METADATA)
+        if not isinstance(asset, str):
+            raise CliError(
+                f"{stack}.template.json in {folder} does not say where nested stack {name!r} "
+                f"is (no {ASSET_PATH_METADATA} metadata): synthesize with the CDK CLI, which "
+                "records it",
+                EXIT_FAILED,
+            )
+        nested[logical_id] = read_template(
+            folder / asset,
+            f"nested stack {name!r} of {stack} not found: {folder / asset} is missing (copy "
+            "every *.nested.template.json of the cdk.out along with the stack's template)",
+        )
+    return StackTemplates(template, nested)
+
+
+def deployed_template(context: Context, stack: str, missing: str | None = None) -> dict[str, Any]:
+    """GetTemplate of ``stack`` (a name, or a nested stack's ARN) as it was deployed;
+    ``missing``: the error when it is not there (default: the top-level stack's)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415 (only on this path)
 
     with aws_errors():
@@ -44,13 +96,35 @@ def deployed_template(context: Context, stack: str) -> dict[str, Any]:
             )["TemplateBody"]
         except ClientError as error:
             if stack_missing(error):
-                raise CliError(missing_stack_message(context, stack)) from None
+                raise CliError(missing or missing_stack_message(context, stack)) from None
             raise
     # boto3 hands back JSON templates already parsed; CDK deploys JSON.
     return body if isinstance(body, dict) else json.loads(body)
 
 
-def fresh_synth(stack: str, folder: Path) -> dict[str, Any]:
+def deployed_templates(context: Context, stack: str) -> StackTemplates:
+    """The deployed template and its nested stacks' (each by the ARN CloudFormation lists as
+    the physical id of its ``AWS::CloudFormation::Stack`` resource)."""
+    template = deployed_template(context, stack)
+    stacks = nested_stack_resources(template)
+    if not stacks:
+        return StackTemplates(template)
+    with aws_errors():
+        arns = {
+            summary["LogicalResourceId"]: summary.get("PhysicalResourceId") or None
+            for summary in stack_resources(context, stack)
+        }
+    nested = {}
+    for logical_id, resource in stacks.items():
+        arn = arns.get(logical_id)
+        missing = missing_nested_stack_message(stack, nested_name(resource, logical_id), arn)
+        if arn is None:
+            raise CliError(missing)
+        nested[logical_id] = deployed_template(context, arn, missing)
+    return StackTemplates(template, nested)
+
+
+def fresh_synth(stack: str, folder: Path) -> StackTemplates:
     """``cdk synth`` of the one stack, with the project's cdk.json (its flags and gates)."""
     command = ["npx", "--no-install", "cdk", "synth", stack, "--quiet", "--output", str(folder)]
     with output.stderr.status(f"cdk synth {stack}"):
@@ -60,7 +134,7 @@ def fresh_synth(stack: str, folder: Path) -> dict[str, Any]:
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise CliError(f"cdk synth {stack} failed: {last}", EXIT_FAILED)
-    return template_from_dir(folder, stack)
+    return templates_from_dir(folder, stack)
 
 
 def overlap_cost(model: ModelPlan, prices_path: Path) -> float | None:
@@ -149,9 +223,11 @@ def preview(
     Exits 1 when a resource that serves traffic would be replaced or updated in place (a
     risk), 0 otherwise."""
     stack = context.environment(env_name).stack_name
-    deployed = template_from_dir(from_dir, stack) if from_dir else deployed_template(context, stack)
+    deployed = (
+        templates_from_dir(from_dir, stack) if from_dir else deployed_templates(context, stack)
+    )
     if to_dir is not None:
-        synthesized = template_from_dir(to_dir, stack)
+        synthesized = templates_from_dir(to_dir, stack)
     else:
         with tempfile.TemporaryDirectory(prefix="preview-") as folder:
             synthesized = fresh_synth(stack, Path(folder))

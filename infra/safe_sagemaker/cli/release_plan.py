@@ -6,10 +6,11 @@ risks. CloudFormation's own rules decide replaced vs updated
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
-from safe_sagemaker.cfn_replacements import PATH_METADATA, plan
+from safe_sagemaker.cfn_replacements import PATH_METADATA, Plan, plan, references
 from safe_sagemaker.cli.rollout import config_name, rollout_time
 from safe_sagemaker.endpoint_update_policy import CapacitySize, EndpointUpdatePolicy
 
@@ -82,36 +83,96 @@ class ReleasePlan:
         return document
 
 
-class _Side:
-    """One template, indexed by construct path below the stack."""
+# A resource by the stack it is in (the logical id of its nested stack's
+# AWS::CloudFormation::Stack resource in the top-level template; "" for the top level) and its
+# logical id there.
+Key = tuple[str, str]
+TOP = ""
+NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
+EMPTY_TEMPLATE: dict[str, Any] = {"Resources": {}}
+_Template = dict[str, Any]
 
-    def __init__(self, template: dict[str, Any], stack: str) -> None:
-        self.resources: dict[str, dict[str, Any]] = template.get("Resources", {})
+
+@dataclass(frozen=True)
+class StackTemplates:
+    """A stack's template and its nested stacks' (``nested_model_stacks``: one per model), by
+    the logical id of each one's ``AWS::CloudFormation::Stack`` resource in ``template``."""
+
+    template: dict[str, Any]
+    nested: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def nested_stack_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The template's ``AWS::CloudFormation::Stack`` resources, by logical id."""
+    return {
+        logical_id: resource
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") == NESTED_STACK_TYPE
+    }
+
+
+def nested_scope(path: str) -> str:
+    """The construct path of a nested stack's children from the path of its resource in the
+    parent: CDK puts a NestedStack ``id`` at ``<scope>/<id>.NestedStack/<id>.NestedStackResource``
+    and its children at ``<scope>/<id>/...``."""
+    return path.rsplit("/", 1)[0].removesuffix(".NestedStack")
+
+
+class _Side:
+    """One stack's templates (its own and its nested stacks'), every resource indexed by its
+    construct path below the stack."""
+
+    def __init__(self, templates: StackTemplates, stack: str) -> None:
         self.prefix = f"{stack}/"
         # A stack the delivery pipeline deployed sits below its stage's path
         # (PipelineStack/Prod/ProdStack/...); paths below the stack are the same.
         self.staged_prefix = f"/{stack}/"
+        self.resources: dict[Key, dict[str, Any]] = {}
+        self._paths: dict[Key, str] = {}
+        sources = [(TOP, templates.template), *templates.nested.items()]
+        for outer, template in sources:
+            for logical_id, resource in template.get("Resources", {}).items():
+                key = (outer, logical_id)
+                self.resources[key] = resource
+                self._paths[key] = self._below_stack(resource, logical_id)
+        self._by_path = {path: key for key, path in reversed(self._paths.items())}
+        # The construct path of each nested stack's children, by its logical id in the top level.
+        self.scopes = {
+            outer: nested_scope(self._paths[(TOP, outer)])
+            for outer in templates.nested
+            if (TOP, outer) in self._paths
+        }
 
-    def path(self, logical_id: str) -> str:
-        metadata = self.resources[logical_id].get("Metadata", {})
-        path = str(metadata.get(PATH_METADATA, logical_id))
+    def _below_stack(self, resource: dict[str, Any], logical_id: str) -> str:
+        path = str(resource.get("Metadata", {}).get(PATH_METADATA, logical_id))
         if not path.startswith(self.prefix) and self.staged_prefix in path:
             return path.split(self.staged_prefix, 1)[1]
         return path.removeprefix(self.prefix)
 
+    def path(self, key: Key) -> str:
+        return self._paths[key]
+
     def at(self, path: str) -> dict[str, Any] | None:
-        for logical_id in self.resources:
-            if self.path(logical_id) == path:
-                return self.resources[logical_id]
-        return None
+        key = self._by_path.get(path)
+        return None if key is None else self.resources[key]
 
     def models(self) -> list[str]:
+        """Each model's root: the construct path of its ServedModel below the stack (its name
+        in one stack, ``<name>/<name>`` in a nested stack of its own)."""
         found = []
-        for logical_id, resource in self.resources.items():
-            path = self.path(logical_id)
+        for key, resource in self.resources.items():
+            path = self.path(key)
             if resource["Type"] == "AWS::SageMaker::Endpoint" and path.endswith(ENDPOINT_SUFFIX):
                 found.append(path.removesuffix(ENDPOINT_SUFFIX).rstrip("/"))
         return found
+
+    def home(self, root: str) -> str | None:
+        """The path below which everything belongs to the model at ``root``: its nested stack's
+        scope, or the root itself in one stack; None when the model is not on this side."""
+        key = self._by_path.get(f"{root}/{ENDPOINT_SUFFIX}")
+        if key is None:
+            return None
+        return self.scopes.get(key[0], root)
 
 
 def _endpoint_name(side: _Side, model: str) -> str | None:
@@ -180,30 +241,70 @@ def _fleet(new: _Side, model: str) -> tuple[int | None, str | None]:
     return (max(counts) if counts else None), instance_type
 
 
+def _plans(deployed: StackTemplates, synthesized: StackTemplates) -> list[tuple[str, Plan]]:
+    """What CloudFormation does in the top-level stack and in each nested stack. A nested
+    stack's resources change too when a parameter its parent passes it changes (a replaced
+    shared resource, such as a new layer version)."""
+    top = plan(deployed.template, synthesized.template)
+    plans = [(TOP, top)]
+    before_stacks = nested_stack_resources(deployed.template)
+    after_stacks = nested_stack_resources(synthesized.template)
+    for outer in sorted(set(deployed.nested) | set(synthesized.nested)):
+        before = deployed.nested.get(outer, EMPTY_TEMPLATE)
+        after = synthesized.nested.get(outer, EMPTY_TEMPLATE)
+        old_inputs = before_stacks.get(outer, {}).get("Properties", {}).get("Parameters", {})
+        new_inputs = after_stacks.get(outer, {}).get("Properties", {}).get("Parameters", {})
+        changed = {
+            name
+            for name, value in new_inputs.items()
+            if old_inputs.get(name) != value or references(value) & top.replaced
+        }
+        plans.append((outer, plan(before, after, changed)))
+    return plans
+
+
 def release_plan(
-    deployed: dict[str, Any], synthesized: dict[str, Any], stack: str, create_minutes: float
+    deployed: StackTemplates | _Template,
+    synthesized: StackTemplates | _Template,
+    stack: str,
+    create_minutes: float,
 ) -> ReleasePlan:
+    """``deployed`` and ``synthesized``: the stack's templates (a template alone is a stack
+    without nested stacks)."""
+    if not isinstance(deployed, StackTemplates):
+        deployed = StackTemplates(deployed)
+    if not isinstance(synthesized, StackTemplates):
+        synthesized = StackTemplates(synthesized)
     old, new = _Side(deployed, stack), _Side(synthesized, stack)
-    result = plan(deployed, synthesized)
-    changes: list[tuple[str, Change]] = []
-    for action, ids, side in (
-        ("replace", result.replaced, new),
-        ("update", result.updated, new),
-        ("add", result.added, new),
-        ("remove", result.removed, old),
-    ):
-        for logical_id in sorted(ids):
-            resource = side.resources[logical_id]
-            change = Change(action, resource["Type"], side.path(logical_id))
-            changes.append((logical_id, change))
+    changes: list[tuple[Key, Change]] = []
+    for outer, result in _plans(deployed, synthesized):
+        for action, ids, side in (
+            ("replace", result.replaced, new),
+            ("update", result.updated, new),
+            ("add", result.added, new),
+            ("remove", result.removed, old),
+        ):
+            for logical_id in sorted(ids):
+                key = (outer, logical_id)
+                change = Change(action, side.resources[key]["Type"], side.path(key))
+                changes.append((key, change))
 
     models = sorted(set(old.models()) | set(new.models()))
     plans = []
+    homes = []
     for model in models:
+        home = new.home(model) or old.home(model) or model
+        # A model's own: what is below it (in its nested stack, if it has one) and the nested
+        # stack itself.
+        scope = (f"{home}/", f"{home}.NestedStack/")
+        homes.append(scope)
         blue, green = _endpoint_name(old, model), _endpoint_name(new, model)
-        mine = [c for _, c in changes if c.path.startswith(f"{model}/")]
+        mine = [c for _, c in changes if c.path.startswith(scope)]
         model_plan = ModelPlan(
-            model=model, new_endpoint=green is not None and green != blue, blue=blue, green=green
+            model=model.rsplit("/", 1)[-1],
+            new_endpoint=green is not None and green != blue,
+            blue=blue,
+            green=green,
         )
         model_plan.changes = mine
         if model_plan.new_endpoint:
@@ -227,18 +328,18 @@ def release_plan(
             batch = policy.maximum_batch_size
             model_plan.overlap_instances = batch.instances(size) if batch else fleet
         plans.append(model_plan)
-    in_models = tuple(f"{m}/" for m in models)
+    in_models = tuple(prefix for scope in homes for prefix in scope)
     shared = [c for _, c in changes if not c.path.startswith(in_models)]
     return ReleasePlan(stack, plans, shared, risks(old, new, changes))
 
 
-def risks(old: _Side, new: _Side, changes: list[tuple[str, Change]]) -> list[Risk]:
+def risks(old: _Side, new: _Side, changes: list[tuple[Key, Change]]) -> list[Risk]:
     found = []
-    for logical_id, change in changes:
+    for key, change in changes:
         if change.type not in SERVING_TYPES:
             continue
         if change.action == "replace":
-            if change.type == "AWS::SageMaker::Endpoint" and _renamed(old, new, logical_id):
+            if change.type == "AWS::SageMaker::Endpoint" and _renamed(old, new, key):
                 continue  # blue/green: green is created beside blue under a new name
             found.append(
                 Risk(change.path, change.type, "replaced in place: serves traffic while replaced")
@@ -259,9 +360,9 @@ def risks(old: _Side, new: _Side, changes: list[tuple[str, Change]]) -> list[Ris
     return found
 
 
-def _renamed(old: _Side, new: _Side, logical_id: str) -> bool:
-    before = old.resources.get(logical_id, {}).get("Properties", {}).get("EndpointName")
-    after = new.resources.get(logical_id, {}).get("Properties", {}).get("EndpointName")
+def _renamed(old: _Side, new: _Side, key: Key) -> bool:
+    before = old.resources.get(key, {}).get("Properties", {}).get("EndpointName")
+    after = new.resources.get(key, {}).get("Properties", {}).get("EndpointName")
     return before != after
 
 

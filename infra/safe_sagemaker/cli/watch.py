@@ -14,7 +14,7 @@ from safe_sagemaker.cli.context import (
     api_caller,
     find_model,
     model_invoke_url,
-    stack_resources,
+    model_resources,
 )
 from safe_sagemaker.cli.errors import EXIT_FAILED, EXIT_UNAVAILABLE, aws_errors
 from safe_sagemaker.cli.invoke import read_data
@@ -105,7 +105,7 @@ def watch(
     served = find_model(environment, model)
     with aws_errors():
         target = rollout_target(
-            stack_resources(context, environment.stack_name), model, environment.stack_name
+            model_resources(context, environment, served), model, environment.stack_name
         )
         reader = RolloutReader(context, target)
         stream = None
