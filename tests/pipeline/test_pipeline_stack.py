@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from safe_sagemaker.pipeline.pipeline_stack import preview_inputs_command
 from tests.conftest import REPO_ROOT, Synthesized, run_cfn_lint
 from tests.pipeline.conftest import PipelineSynth
 
@@ -345,3 +346,16 @@ def test_self_mutation_runs_the_pinned_cdk_cli(pipeline_synth: PipelineSynth) ->
     spec = _buildspec(pipeline_synth, "SelfMutate")
     assert spec["phases"]["install"]["commands"] == [f"npm install -g aws-cdk@{pinned}"]
     assert spec["phases"]["install"]["runtime-versions"] == {"python": "3.12", "nodejs": "20"}
+
+
+def test_the_change_summary_of_a_nested_environment_copies_its_nested_templates() -> None:
+    """``preview --to preview`` reads each nested stack's template beside the stack's, by the
+    file name the stack's ``aws:asset:path`` metadata gives (its name in the stage's assembly)."""
+    assembly = "cdk.out/assembly-PipelineStack-Prod"
+    command = preview_inputs_command(assembly, "Prod.template.json", "ProdStack", nested=True)
+    assert command == (
+        f"mkdir -p preview && cp {assembly}/Prod.template.json preview/ProdStack.template.json"
+        f" && cp {assembly}/*.nested.template.json preview/"
+    )
+    single = preview_inputs_command(assembly, "Prod.template.json", "ProdStack", nested=False)
+    assert command == single + f" && cp {assembly}/*.nested.template.json preview/"

@@ -294,7 +294,6 @@ class PipelineStack(Stack):
             resource_name=f"cdk-{self.bootstrap_qualifier}-lookup-role-{account}-{region}",
         )
         stack_name = stage.config.stack_name
-        template = f"cdk.out/{stage.artifact_id}/{stage.stack.template_file}"
         return pipelines.CodeBuildStep(
             "ChangeSummary",
             input=self.source,
@@ -306,7 +305,12 @@ class PipelineStack(Stack):
                 "pip install --quiet --no-deps -e .",
             ],
             commands=[
-                f"mkdir -p preview && cp {template} preview/{stack_name}.template.json",
+                preview_inputs_command(
+                    f"cdk.out/{stage.artifact_id}",
+                    stage.stack.template_file,
+                    stack_name,
+                    nested=stage.config.nested_model_stacks,
+                ),
                 f"aws configure set profile.target.role_arn {lookup_role}",
                 # CodeBuild hands its role's credentials to the container as ECS does.
                 "aws configure set profile.target.credential_source EcsContainer",
@@ -410,6 +414,20 @@ class PipelineStack(Stack):
                 iam.PolicyStatement(actions=["execute-api:Invoke"], resources=routes)
             ],
         )
+
+
+def preview_inputs_command(
+    assembly: str, template_file: str, stack_name: str, *, nested: bool
+) -> str:
+    """Puts the stage's synthesized templates where ``preview --to preview`` reads them: the
+    stack's under its stack name and, with ``nested_model_stacks``, its nested stacks' under the
+    names its ``aws:asset:path`` metadata gives them (their names in the stage's assembly)."""
+    command = (
+        f"mkdir -p preview && cp {assembly}/{template_file} preview/{stack_name}.template.json"
+    )
+    if nested:
+        command += f" && cp {assembly}/*.nested.template.json preview/"
+    return command
 
 
 def _listing(items: Sequence[str], room: int) -> str:
