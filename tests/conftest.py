@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +84,26 @@ def prod_template(synthesized: Synthesized) -> Any:
 @pytest.fixture(scope="session")
 def dev_template(synthesized: Synthesized) -> Any:
     return synthesized.assertions["DevStack"]
+
+
+@pytest.fixture(scope="session")
+def retrained_prod(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[str, Any]]:
+    """``retrained_prod(model)``: ProdStack's template with ``model``'s artifact moved (a new
+    model version), synthesized once per session and model as the app builds the stack (the
+    rollout and preview tests share it; cdk-nag's checks change no template, so they are left
+    out)."""
+    from safe_sagemaker.config import load_environments
+    from safe_sagemaker.serving_stack import ModelServingStack
+    from tests.support.environments import with_new_model_data
+
+    prod = next(env for env in load_environments() if env.name == "prod")
+    templates: dict[str, dict[str, Any]] = {}
+
+    def synth(model: str) -> dict[str, Any]:
+        if model not in templates:
+            app = cli_app(tmp_path_factory.mktemp(f"retrained-{model}"))
+            stack = ModelServingStack(app, prod.stack_name, config=with_new_model_data(prod, model))
+            templates[model] = app.synth().get_stack_by_name(stack.stack_name).template
+        return templates[model]
+
+    return synth

@@ -10,6 +10,8 @@ from typing import Any
 
 import boto3
 
+from tests.cli.conftest import NestedSynth
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 APPLICATION = "DevStack-Deployments7DB91225-ABC"
@@ -18,6 +20,7 @@ FUNCTION = "DevStack-frauddetectorFrontendFunction4953726C-GHI"
 ALARMS = (
     "DevStack-frauddetectorRollbackAlarmsEndpoint5XX-1",
     "DevStack-frauddetectorRollbackAlarmsModelErrors-2",
+    "DevStack-frauddetectorRollbackAlarmsModelLatencyP99-3",
 )
 
 
@@ -41,8 +44,8 @@ def _zip() -> bytes:
 
 
 def build_world() -> World:
-    """Inside moto: a front end with versions 1 and 2 (live 90/10), two rollback alarms (one in
-    ALARM) and a deployment group with one deployment, InProgress."""
+    """Inside moto: a front end with versions 1 and 2 (live 90/10), three rollback alarms (the
+    second in ALARM) and a deployment group with one deployment, InProgress."""
     role = boto3.client("iam").create_role(RoleName="frontend", AssumeRolePolicyDocument="{}")[
         "Role"
     ]["Arn"]
@@ -83,17 +86,21 @@ def build_world() -> World:
     return world
 
 
-def stack_resources() -> list[dict[str, Any]]:
-    def summary(logical: str, physical: str, kind: str) -> dict[str, Any]:
-        return {
-            "LogicalResourceId": logical,
-            "PhysicalResourceId": physical,
-            "ResourceType": kind,
-            "LastUpdatedTimestamp": "2026-12-01T00:00:00Z",
-            "ResourceStatus": "UPDATE_COMPLETE",
-        }
+def summary(logical: str, physical: str, kind: str) -> dict[str, Any]:
+    """One entry of a ListStackResources answer."""
+    return {
+        "LogicalResourceId": logical,
+        "PhysicalResourceId": physical,
+        "ResourceType": kind,
+        "LastUpdatedTimestamp": "2026-12-01T00:00:00Z",
+        "ResourceStatus": "UPDATE_COMPLETE",
+    }
 
-    alias_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}:live"
+
+ALIAS_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}:live"
+
+
+def stack_resources() -> list[dict[str, Any]]:
     return [
         summary("Deployments7DB91225", APPLICATION, "AWS::CodeDeploy::Application"),
         summary(
@@ -104,7 +111,7 @@ def stack_resources() -> list[dict[str, Any]]:
             GROUP,
             "AWS::CodeDeploy::DeploymentGroup",
         ),
-        summary("frauddetectorFrontendAliasC124AC53", alias_arn, "AWS::Lambda::Alias"),
+        summary("frauddetectorFrontendAliasC124AC53", ALIAS_ARN, "AWS::Lambda::Alias"),
         summary(
             "frauddetectorEndpointAlarms5xxAB12", "not-a-rollback-alarm", "AWS::CloudWatch::Alarm"
         ),
@@ -118,4 +125,71 @@ def stack_resources() -> list[dict[str, Any]]:
 def stub_resources(stubber: Any, stack: str = "DevStack") -> None:
     stubber.add_response(
         "list_stack_resources", {"StackResourceSummaries": stack_resources()}, {"StackName": stack}
+    )
+
+
+@dataclass(frozen=True)
+class NestedResources:
+    """ListStackResources of a stack whose model sits in a nested stack of its own: the
+    top-level stack's answer, the nested stack's ARN (its physical id there) and its answer."""
+
+    parent: list[dict[str, Any]]
+    arn: str
+    nested: list[dict[str, Any]]
+
+
+def nested_stack_resources(
+    parent: dict[str, Any], nested: dict[str, Any], model: str, stack: str
+) -> NestedResources:
+    """Every resource of the synthesized templates, as CloudFormation lists them, ``model``'s
+    rollout machinery under the world's names (the CodeDeploy application in the parent; the
+    deployment group, the alias and the rollback alarms in the nested stack), the rest under
+    made-up names."""
+    prefix = model.replace("-", "")
+    (logical,) = [
+        k
+        for k, v in parent["Resources"].items()
+        if v["Type"] == "AWS::CloudFormation::Stack" and k.startswith(prefix)
+    ]
+    arn = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack}-{logical}-1A2B3C/0a1b2c3d"
+    rollback = sorted(
+        k
+        for k, v in nested["Resources"].items()
+        if v["Type"] == "AWS::CloudWatch::Alarm" and k.startswith(f"{prefix}RollbackAlarms")
+    )
+    names = {
+        logical: arn,
+        **{k: name for k, name in zip(rollback, ALARMS, strict=True)},
+    }
+    by_type = {
+        "AWS::CodeDeploy::Application": APPLICATION,
+        "AWS::CodeDeploy::DeploymentGroup": GROUP,
+        "AWS::Lambda::Alias": ALIAS_ARN,
+    }
+
+    def answer(template: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            summary(k, names.get(k) or by_type.get(v["Type"]) or f"{stack}-{k}-X", v["Type"])
+            for k, v in template["Resources"].items()
+        ]
+
+    return NestedResources(answer(parent), arn, answer(nested))
+
+
+def nested_world(nested: NestedSynth, stack: str) -> NestedResources:
+    """The world's fraud-detector as deployed from the nested environment's templates (logical
+    ids follow construct paths: the same in every environment)."""
+    parent, templates = nested.templates(nested.before)
+    (template,) = [t for name, t in templates.items() if "frauddetector" in name]
+    return nested_stack_resources(parent, template, "fraud-detector", stack)
+
+
+def stub_nested_resources(stubber: Any, stack: str, resources: NestedResources) -> None:
+    stubber.add_response(
+        "list_stack_resources", {"StackResourceSummaries": resources.parent}, {"StackName": stack}
+    )
+    stubber.add_response(
+        "list_stack_resources",
+        {"StackResourceSummaries": resources.nested},
+        {"StackName": resources.arn},
     )

@@ -11,20 +11,22 @@ the shared resources (API, alerts topic, keys, layers) and everything else stay 
 the same.
 
 Both synths run in this process (no ``cdk`` subprocess) with the CLI's context from cdk.json,
-so feature flags and ``aws:cdk:path`` metadata match ``cdk synth``.
+so feature flags and ``aws:cdk:path`` metadata match ``cdk synth``: version A is the session's
+app, version B the session's ``retrained_prod`` (which the preview's tests share).
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from safe_sagemaker.cfn_replacements import PATH_METADATA, Plan, plan
 from safe_sagemaker.config import EnvironmentConfig, load_environments
-from tests.conftest import cli_app
+from tests.conftest import Synthesized
+from tests.support.environments import with_new_model_data
 
 PROD = next(env for env in load_environments() if env.name == "prod")
 # frontend-alias models: a new version is a new endpoint and a CodeDeploy shift.
@@ -58,36 +60,19 @@ MONITOR_REPLACEMENTS = {
 }
 
 
-def synth_prod(config: EnvironmentConfig, outdir: Path) -> dict[str, Any]:
-    from safe_sagemaker.serving_stack import ModelServingStack
-
-    app = cli_app(outdir)
-    ModelServingStack(app, STACK, config=config)
-    template: dict[str, Any] = app.synth().get_stack_by_name(STACK).template
-    return template
-
-
-def with_new_model_data(config: EnvironmentConfig, model_name: str) -> EnvironmentConfig:
-    raw = config.model_dump(mode="json")
-    for model in raw["models"]:
-        if model["name"] == model_name:
-            model["model_data_url"] = model["model_data_url"].replace(
-                "model.tar.gz", "retrained/model.tar.gz"
-            )
-    return EnvironmentConfig.model_validate(raw)
-
-
 @pytest.fixture(scope="module")
-def version_a(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return synth_prod(PROD, tmp_path_factory.mktemp("version-a"))
+def version_a(synthesized: Synthesized) -> dict[str, Any]:
+    """The session's ProdStack: the same template as a synth of it alone (cdk-nag's checks
+    change no template)."""
+    return synthesized.templates[STACK]
 
 
 def new_model_version(
-    changed: str, version_a: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    changed: str, version_a: dict[str, Any], retrained_prod: Callable[[str], dict[str, Any]]
 ) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
     """ProdStack with ``changed``'s artifact moved, and what CloudFormation would do."""
     config_b = with_new_model_data(PROD, changed)
-    version_b = synth_prod(config_b, tmp_path_factory.mktemp(f"version-b-{changed}"))
+    version_b = retrained_prod(changed)
     return changed, config_b, version_b, plan(version_a, version_b)
 
 
@@ -95,9 +80,9 @@ def new_model_version(
 def rollout(
     request: pytest.FixtureRequest,
     version_a: dict[str, Any],
-    tmp_path_factory: pytest.TempPathFactory,
+    retrained_prod: Callable[[str], dict[str, Any]],
 ) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
-    return new_model_version(request.param, version_a, tmp_path_factory)
+    return new_model_version(request.param, version_a, retrained_prod)
 
 
 def construct_path(template: dict[str, Any], logical_id: str) -> str:
@@ -349,9 +334,9 @@ NATIVE_REPLACEMENTS = {
 def native_rollout(
     request: pytest.FixtureRequest,
     version_a: dict[str, Any],
-    tmp_path_factory: pytest.TempPathFactory,
+    retrained_prod: Callable[[str], dict[str, Any]],
 ) -> tuple[str, EnvironmentConfig, dict[str, Any], Plan]:
-    return new_model_version(request.param, version_a, tmp_path_factory)
+    return new_model_version(request.param, version_a, retrained_prod)
 
 
 def by_path(template: dict[str, Any], path: str) -> tuple[str, dict[str, Any]]:

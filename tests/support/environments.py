@@ -1,5 +1,5 @@
 """Environments built in code for tests and benchmarks: an example environment grown to many
-models."""
+models, and one with a new version of a model."""
 
 from __future__ import annotations
 
@@ -28,4 +28,15 @@ def grown_environment(models: int, *, nested: bool, dashboard: bool = True) -> E
     ]
     raw["nested_model_stacks"] = nested
     raw["dashboard"] = {"enabled": dashboard}
+    return EnvironmentConfig.model_validate(raw)
+
+
+def with_new_model_data(config: EnvironmentConfig, model_name: str) -> EnvironmentConfig:
+    """``config`` with ``model_name``'s artifact moved: a new model version."""
+    raw = config.model_dump(mode="json")
+    for model in raw["models"]:
+        if model["name"] == model_name:
+            model["model_data_url"] = model["model_data_url"].replace(
+                "model.tar.gz", "retrained/model.tar.gz"
+            )
     return EnvironmentConfig.model_validate(raw)
