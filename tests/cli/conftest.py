@@ -61,7 +61,7 @@ def runtime_env(
 Run = Callable[..., Result]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run() -> Run:
     from safe_sagemaker.cli.main import cli
 

@@ -52,12 +52,29 @@ def preview(
     )  # fmt: skip
 
 
-def test_a_model_change(
-    run: Run, synthesized: Synthesized, retrained: dict[str, Any], tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def model_change(
+    run: Run,
+    synthesized: Synthesized,
+    retrained: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """``preview --json`` of ProdStack before and after fraud-detector's new version."""
+    tmp_path = tmp_path_factory.mktemp("model-change")
     result = preview(run, tmp_path, synthesized.templates[STACK], retrained, "--json")
     assert result.exit_code == 0, result.output
-    plan = json.loads(result.stdout)
+    plan: dict[str, Any] = json.loads(result.stdout)
+    return plan
+
+
+def test_a_model_change(
+    run: Run,
+    synthesized: Synthesized,
+    retrained: dict[str, Any],
+    model_change: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    plan = model_change
     models = {m["model"]: m for m in plan["models"]}
     fraud = models["fraud-detector"]
     assert fraud["new_endpoint"] is True
@@ -237,11 +254,7 @@ def changes(plan: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def test_a_model_change_across_nested_templates(
-    run: Run,
-    nested: NestedSynth,
-    synthesized: Synthesized,
-    retrained: dict[str, Any],
-    tmp_path: Path,
+    run: Run, nested: NestedSynth, model_change: dict[str, Any]
 ) -> None:
     """The same new version of fraud-detector, in the nested layout: the plan names the model
     and reports what it reports for the model in one stack (the same replacements, causes,
@@ -252,9 +265,7 @@ def test_a_model_change_across_nested_templates(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
-    inline = json.loads(
-        preview(run, tmp_path, synthesized.templates[STACK], retrained, "--json").stdout
-    )
+    inline = model_change
     assert [m["model"] for m in plan["models"]] == ["churn-xgboost", "fraud-detector"]
     for model, one_stack in zip(plan["models"], inline["models"], strict=True):
         assert {**model, "changes": []} == {**one_stack, "changes": []}
