@@ -55,9 +55,11 @@ lint: install
 	# lambdas/ is a package of the wheel, so module names start at the roots mypy is given.
 	for fn in lambdas/*/; do MYPYPATH=lambdas/deployment_hooks_common/python $(BIN)/mypy --explicit-package-bases "$$fn" || exit 1; done
 
-## Lint, type-check and run every test (infra assertions, snapshots, Lambda unit, e2e, fuzz, load).
+## Lint, type-check and run every test (infra assertions, snapshots, Lambda unit, e2e, fuzz, load),
+## on every core: each test file (each folder of tests/conftest.py's list) is one worker's unit.
+TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
 
 unit: install
 	$(BIN)/pytest tests/lambdas

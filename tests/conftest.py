@@ -3,6 +3,7 @@ cost seconds); every infra test reads the same templates."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -11,12 +12,51 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_DEPRECATED", "quiet")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Each load of a Lambda module builds its botocore session at init, as Lambda does once per
+# process; tests load them hundreds of times. One data loader for all of them (as for the
+# clients of one session) reads each service model from disk once per test process.
+botocore.session.create_loader = functools.cache(botocore.session.create_loader)  # type: ignore[assignment]
+
+
+# Folders whose test files share session-scoped synths of their own: under pytest-xdist their
+# files run on one worker, so that each of those synths happens once.
+_SHARED_SESSION_FOLDERS = ("pipeline",)
+
+
+def _unit_of_work(nodeid: str) -> str:
+    path = nodeid.split("::", 1)[0]
+    folder = path.split("/")[1]
+    return folder if folder in _SHARED_SESSION_FOLDERS else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``pytest -n 2 --dist loadscope`` (``make test``): each test file is a unit of work, so
+    its module-scoped synths run once, and so is each folder above. Units go out in collection
+    order, which puts the slow ones first (below), so neither worker is left with a long one at
+    the end; xdist's own order (most tests first) would not know which are slow."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Units(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _unit_of_work(nodeid)
+
+    config.option.loadscopereorder = False
+    return Units(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Stable: the tests of a file stay together and in order.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def cli_context(**extra: Any) -> dict[str, Any]:

@@ -36,6 +36,11 @@ def _run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> 
     return result.stdout
 
 
+def _pip(python: Path, *arguments: str | Path, cwd: Path) -> str:
+    """This venv's pip, acting on the environment of ``python``."""
+    return _run(sys.executable, "-m", "pip", "--python", python, *arguments, cwd=cwd)
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
@@ -53,9 +58,10 @@ def fresh_python(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     through a path entry: importable, but this venv's editable install of the repository (a
     .pth file there) is not run, so ``safe_sagemaker`` can only come from the wheel."""
     venv = tmp_path_factory.mktemp("venv")
-    _run(sys.executable, "-m", "venv", venv, cwd=venv)
+    # Without a pip of its own (seeding one costs seconds): this venv's pip installs into it.
+    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=venv)
     python = venv / "bin" / "python"
-    _run(python, "-m", "pip", "install", "--no-deps", "--quiet", wheel, cwd=venv)
+    _pip(python, "install", "--no-deps", "--quiet", wheel, cwd=venv)
     site = Path(
         _run(
             python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))", cwd=venv
@@ -101,7 +107,7 @@ def test_the_installed_library_runs_without_the_repository(
     assert all(str(REPO_ROOT) not in path for path in where)
     assert (Path(where[1]) / "handler.py").is_file()
     # Every dependency the wheel declares is installed (through the path entry).
-    _run(fresh_python, "-m", "pip", "check", cwd=tmp_path)
+    _pip(fresh_python, "check", cwd=tmp_path)
     assert "safe-sagemaker" in _run(fresh_python.parent / "safe-sagemaker", "--help", cwd=tmp_path)
 
 

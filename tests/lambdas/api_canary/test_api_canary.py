@@ -67,7 +67,9 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 def server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     _Recorder.requests = []
     with socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Recorder) as httpd:
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         yield f"http://127.0.0.1:{httpd.server_address[1]}/v1/", _Recorder.requests
         httpd.shutdown()
