@@ -27,9 +27,8 @@ botocore.session.create_loader = functools.cache(botocore.session.create_loader)
 
 
 # Folders whose test files share session-scoped synths of their own: under pytest-xdist their
-# files run on one worker, so that each of those synths happens once (the pipeline's; the
-# command-line tools' nested environment).
-_SHARED_SESSION_FOLDERS = ("pipeline", "cli")
+# files run on one worker, so that each of those synths happens once.
+_SHARED_SESSION_FOLDERS = ("pipeline",)
 
 
 def _unit_of_work(nodeid: str) -> str:

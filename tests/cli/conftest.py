@@ -4,18 +4,14 @@ apart."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.conftest import REPO_ROOT, cli_app
-from tests.support.environments import with_new_model_data
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime
 from tests.support.frontend import FAKE_AWS_ENV
 
@@ -61,7 +57,7 @@ def runtime_env(
 Run = Callable[..., Result]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def run() -> Run:
     from safe_sagemaker.cli.main import cli
 
@@ -147,47 +143,5 @@ def stub_missing_stack(stubber: Any, operation: str, stack: str) -> None:
 def environments(tmp_path: Path) -> Path:
     """A copy of the repository's environment files that a test may change."""
     folder = tmp_path / "environments"
-    shutil.copytree(REPO_ROOT / "infra" / "environments", folder)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "infra" / "environments", folder)
     return folder
-
-
-@dataclass(frozen=True)
-class NestedSynth:
-    """The example environments with ``nested_model_stacks`` on, and two cdk.out folders of
-    ProdStack (two models, each in a nested stack of its own) as ``cdk synth`` writes them:
-    ``before`` as configured, ``after`` with fraud-detector's artifact moved (a new version)."""
-
-    environments: Path
-    before: Path
-    after: Path
-
-    @staticmethod
-    def templates(folder: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-        """ProdStack's template in ``folder`` and its nested stacks' by file name."""
-        parent = json.loads((folder / f"{NESTED_STACK}.template.json").read_text())
-        nested = {p.name: json.loads(p.read_text()) for p in folder.glob("*.nested.template.json")}
-        return parent, nested
-
-
-NESTED_STACK = "ProdStack"
-
-
-@pytest.fixture(scope="session")
-def nested(tmp_path_factory: pytest.TempPathFactory) -> NestedSynth:
-    """The one nested environment the command-line tests synthesize (two small apps)."""
-    from safe_sagemaker.config import load_environment
-    from safe_sagemaker.serving_stack import ModelServingStack
-
-    environments = tmp_path_factory.mktemp("nested-environments")
-    for name in ("dev", "prod"):
-        raw = json.loads((REPO_ROOT / "infra" / "environments" / f"{name}.json").read_text())
-        (environments / f"{name}.json").write_text(json.dumps({**raw, "nested_model_stacks": True}))
-    prod = load_environment(environments / "prod.json")
-    folders = []
-    for config in (prod, with_new_model_data(prod, "fraud-detector")):
-        folders.append(tmp_path_factory.mktemp("nested.out"))
-        # The CDK CLI turns asset metadata on: it names each nested stack's template file.
-        app = cli_app(folders[-1], **{"aws:cdk:enable-asset-metadata": True})
-        ModelServingStack(app, NESTED_STACK, config=config)
-        app.synth()
-    return NestedSynth(environments, *folders)

@@ -10,8 +10,6 @@ from typing import Any
 
 import boto3
 
-from tests.cli.conftest import NestedSynth
-
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 APPLICATION = "DevStack-Deployments7DB91225-ABC"
@@ -174,14 +172,6 @@ def nested_stack_resources(
         ]
 
     return NestedResources(answer(parent), arn, answer(nested))
-
-
-def nested_world(nested: NestedSynth, stack: str) -> NestedResources:
-    """The world's fraud-detector as deployed from the nested environment's templates (logical
-    ids follow construct paths: the same in every environment)."""
-    parent, templates = nested.templates(nested.before)
-    (template,) = [t for name, t in templates.items() if "frauddetector" in name]
-    return nested_stack_resources(parent, template, "fraud-detector", stack)
 
 
 def stub_nested_resources(stubber: Any, stack: str, resources: NestedResources) -> None:

@@ -19,17 +19,8 @@ from safe_sagemaker.config import (
     load_environment,
     load_environments,
 )
-from tests.cli.conftest import NestedSynth, Run, one_line_error
-from tests.cli.rollout_world import (
-    APPLICATION,
-    GROUP,
-    REGION,
-    World,
-    build_world,
-    nested_world,
-    stub_nested_resources,
-    stub_resources,
-)
+from tests.cli.conftest import Run, one_line_error
+from tests.cli.rollout_world import APPLICATION, GROUP, REGION, World, build_world, stub_resources
 
 DEV = next(e for e in load_environments() if e.name == "dev")
 
@@ -204,27 +195,3 @@ def test_refuses_an_endpoint_guardrails_model(
     assert one_line_error(result).startswith(
         "Error: refusing to drill 'fraud-detector': it rolls out with endpoint-guardrails"
     )
-
-
-def test_a_drill_of_a_model_in_a_nested_stack(
-    run: Run,
-    world: World,
-    cloudformation: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    nested: NestedSynth,
-) -> None:
-    """dev with nested_model_stacks: the deployment group is found in fraud-detector's nested
-    stack."""
-    stub_nested_resources(cloudformation, "DevStack", nested_world(nested, "DevStack"))
-    cdk = FakeCdk("Stopped")
-    monkeypatch.setattr("safe_sagemaker.cli.drill.popen", cdk)
-    result = run(
-        "--environments", nested.environments, "drill", "fraud-detector", "--env", "dev", "--yes",
-        "--interval", 0, "--json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    cloudformation.assert_no_pending_responses()
-    document = json.loads(result.stdout)
-    assert (document["ok"], document["outcome"]) == (True, ROLLED_BACK)
-    assert document["deployment_id"] != world.deployment_id
-    assert cdk.overlay is not None and cdk.overlay["nested_model_stacks"] is True

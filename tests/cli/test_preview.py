@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import NestedSynth, Run, one_line_error, stub_missing_stack
-from tests.cli.rollout_world import summary
+from tests.cli.conftest import Run, one_line_error, stub_missing_stack
 from tests.conftest import Synthesized
 from tests.infra.test_rollout_replacement import PROD
 from tests.support.environments import with_new_model_data
@@ -52,29 +51,12 @@ def preview(
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def model_change(
-    run: Run,
-    synthesized: Synthesized,
-    retrained: dict[str, Any],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> dict[str, Any]:
-    """``preview --json`` of ProdStack before and after fraud-detector's new version."""
-    tmp_path = tmp_path_factory.mktemp("model-change")
+def test_a_model_change(
+    run: Run, synthesized: Synthesized, retrained: dict[str, Any], tmp_path: Path
+) -> None:
     result = preview(run, tmp_path, synthesized.templates[STACK], retrained, "--json")
     assert result.exit_code == 0, result.output
-    plan: dict[str, Any] = json.loads(result.stdout)
-    return plan
-
-
-def test_a_model_change(
-    run: Run,
-    synthesized: Synthesized,
-    retrained: dict[str, Any],
-    model_change: dict[str, Any],
-    tmp_path: Path,
-) -> None:
-    plan = model_change
+    plan = json.loads(result.stdout)
     models = {m["model"]: m for m in plan["models"]}
     fraud = models["fraud-detector"]
     assert fraud["new_endpoint"] is True
@@ -240,192 +222,3 @@ def test_missing_stack(
     )
     assert result.exit_code == 3
     assert one_line_error(result).startswith("Error: stack ProdStack not found in us-east-1")
-
-
-def nested_paths(change: dict[str, Any]) -> dict[str, Any]:
-    """A change of a model in one stack as the same change in its nested stack: the model's
-    ServedModel sits below a NestedStack of the same id."""
-    model, rest = change["path"].split("/", 1)
-    return {**change, "path": f"{model}/{model}/{rest}"}
-
-
-def changes(plan: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return sorted((c["path"], c["action"], c["type"]) for c in plan["changes"])
-
-
-def test_a_model_change_across_nested_templates(
-    run: Run, nested: NestedSynth, model_change: dict[str, Any]
-) -> None:
-    """The same new version of fraud-detector, in the nested layout: the plan names the model
-    and reports what it reports for the model in one stack (the same replacements, causes,
-    rollout and cost), the resources at their nested paths, and the nested stack's update."""
-    result = run(
-        "--environments", nested.environments, "preview", "--env", "prod",
-        "--from", nested.before, "--to", nested.after, "--json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    plan = json.loads(result.stdout)
-    inline = model_change
-    assert [m["model"] for m in plan["models"]] == ["churn-xgboost", "fraud-detector"]
-    for model, one_stack in zip(plan["models"], inline["models"], strict=True):
-        assert {**model, "changes": []} == {**one_stack, "changes": []}
-        expected = {**one_stack, "changes": [nested_paths(c) for c in one_stack["changes"]]}
-        name = model["model"]
-        if one_stack["changes"]:
-            stack = f"{name}.NestedStack/{name}.NestedStackResource"
-            expected["changes"].append(
-                {"action": "update", "type": "AWS::CloudFormation::Stack", "path": stack}
-            )
-        assert changes(model) == changes(expected)
-    fraud = plan["models"][1]
-    assert fraud["new_endpoint"] and fraud["causes"] == inline["models"][1]["causes"] != []
-    assert ("fraud-detector/fraud-detector/Endpoint/Resource", "replace") in {
-        (c["path"], c["action"]) for c in fraud["changes"]
-    }
-    assert (plan["shared"], plan["risks"]) == (inline["shared"], [])
-
-
-def nested_out(folder: Path, parent: dict[str, Any], nested: dict[str, dict[str, Any]]) -> Path:
-    """A cdk.out holding ProdStack's template and its nested templates (by file name)."""
-    folder.mkdir()
-    (folder / f"{STACK}.template.json").write_text(json.dumps(parent))
-    for name, template in nested.items():
-        (folder / name).write_text(json.dumps(template))
-    return folder
-
-
-def asset_paths(parent: dict[str, Any]) -> dict[str, str]:
-    """Each nested stack's logical id -> its template's file name (CDK's asset metadata)."""
-    return {
-        logical_id: resource["Metadata"]["aws:asset:path"]
-        for logical_id, resource in parent["Resources"].items()
-        if resource["Type"] == "AWS::CloudFormation::Stack"
-    }
-
-
-def test_a_risk_in_a_nested_stack_and_a_shared_layer_that_reaches_every_model(
-    run: Run, nested: NestedSynth, tmp_path: Path
-) -> None:
-    """Hand edits of the nested templates: fraud-detector's alias renamed (replaced in place:
-    a risk, at its nested path) and a new Powertools layer version in the parent, which every
-    model's front end uses through a parameter of its nested stack."""
-    parent, templates = nested.templates(nested.before)
-    after_parent, after = copy.deepcopy(parent), copy.deepcopy(templates)
-    (layer,) = [
-        r
-        for r in after_parent["Resources"].values()
-        if r["Metadata"]["aws:cdk:path"] == f"{STACK}/Powertools/Resource/Resource"
-    ]
-    layer["Properties"]["Content"]["S3Key"] = "new-layer.zip"
-    (fraud,) = [name for name in after if "frauddetector" in name]
-    for resource in after[fraud]["Resources"].values():
-        if resource["Metadata"]["aws:cdk:path"].endswith("fraud-detector/Frontend/Alias/Resource"):
-            resource["Properties"]["Name"] = "live-v2"
-    result = run(
-        "--environments", nested.environments, "preview", "--env", "prod",
-        "--from", nested.before, "--to", nested_out(tmp_path / "b", after_parent, after), "--json",
-    )  # fmt: skip
-    assert result.exit_code == 1, result.output
-    plan = json.loads(result.stdout)
-    assert [(r["path"], r["type"]) for r in plan["risks"]] == [
-        ("fraud-detector/fraud-detector/Frontend/Alias/Resource", "AWS::Lambda::Alias")
-    ]
-    for model in plan["models"]:
-        name = model["model"]
-        updated = {c["path"] for c in model["changes"] if c["action"] == "update"}
-        assert f"{name}/{name}/Frontend/Function/Resource/Resource" in updated
-        assert f"{name}.NestedStack/{name}.NestedStackResource" in updated
-    assert {"action": "replace", "type": "AWS::Lambda::LayerVersion"} in [
-        {k: c[k] for k in ("action", "type")} for c in plan["shared"]
-    ]
-
-
-def test_nested_templates_from_cloudformation(
-    run: Run, nested: NestedSynth, cloudformation: Any
-) -> None:
-    """The deployed side: GetTemplate of the stack, then of each nested stack by the ARN
-    ListStackResources gives for it."""
-    parent, templates = nested.templates(nested.before)
-    arns = {
-        logical_id: f"arn:aws:cloudformation:us-east-1:123456789012:stack/{STACK}-{logical_id}/1"
-        for logical_id in asset_paths(parent)
-    }
-    stub_deployed(cloudformation, parent, templates, arns)
-    result = run(
-        "--environments", nested.environments, "preview", "--env", "prod", "--to", nested.after,
-        "--json",
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    cloudformation.assert_no_pending_responses()
-    from_dir = run(
-        "--environments", nested.environments, "preview", "--env", "prod",
-        "--from", nested.before, "--to", nested.after, "--json",
-    )  # fmt: skip
-    assert json.loads(result.stdout) == json.loads(from_dir.stdout)
-
-
-def stub_deployed(
-    cloudformation: Any,
-    parent: dict[str, Any],
-    templates: dict[str, dict[str, Any]],
-    arns: dict[str, str],
-    missing: str | None = None,
-) -> None:
-    """GetTemplate and ListStackResources answers for the deployed nested environment; the
-    nested stack with logical id ``missing`` is gone."""
-    original = {"TemplateStage": "Original"}
-    cloudformation.add_response(
-        "get_template", {"TemplateBody": json.dumps(parent)}, {"StackName": STACK, **original}
-    )
-    cloudformation.add_response(
-        "list_stack_resources",
-        {
-            "StackResourceSummaries": [
-                summary(k, arn, "AWS::CloudFormation::Stack") for k, arn in arns.items()
-            ]
-        },
-        {"StackName": STACK},
-    )
-    for logical_id, file_name in asset_paths(parent).items():
-        if logical_id == missing:
-            stub_missing_stack(cloudformation, "get_template", arns[logical_id])
-            return
-        cloudformation.add_response(
-            "get_template",
-            {"TemplateBody": json.dumps(templates[file_name])},
-            {"StackName": arns[logical_id], **original},
-        )
-
-
-def test_a_missing_nested_stack(
-    run: Run, nested: NestedSynth, cloudformation: Any, tmp_path: Path
-) -> None:
-    parent, templates = nested.templates(nested.before)
-    (logical_id, file_name) = next(iter(asset_paths(parent).items()))
-    name = parent["Resources"][logical_id]["Metadata"]["aws:cdk:path"].split("/")[1]
-    arns = {
-        k: f"arn:aws:cloudformation:us-east-1:123456789012:stack/{k}/1" for k in asset_paths(parent)
-    }
-    stub_deployed(cloudformation, parent, templates, arns, missing=logical_id)
-    result = run(
-        "--environments", nested.environments, "preview", "--env", "prod", "--to", nested.after
-    )
-    assert result.exit_code == 3
-    assert one_line_error(result) == (
-        f"Error: nested stack {name.removesuffix('.NestedStack')!r} of ProdStack not found "
-        f"({arns[logical_id]}): deploy the environment again (npx cdk deploy ProdStack) and "
-        "check the stack's events"
-    )
-
-    # A cdk.out copied without the nested templates.
-    partial = nested_out(tmp_path / "partial", parent, {})
-    result = run(
-        "--environments", nested.environments, "preview", "--env", "prod", "--from", partial,
-        "--to", nested.after,
-    )  # fmt: skip
-    assert result.exit_code == 1
-    assert one_line_error(result) == (
-        f"Error: nested stack {name.removesuffix('.NestedStack')!r} of ProdStack not found: "
-        f"{partial / file_name} is missing (copy every *.nested.template.json of the cdk.out "
-        "along with the stack's template)"
-    )

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from safe_sagemaker.cli.context import invoke_url_output
 from safe_sagemaker.cli.errors import CliError
 from safe_sagemaker.cli.rollout_reader import follow
 from safe_sagemaker.cli.rollout_state import (
@@ -21,14 +20,7 @@ from safe_sagemaker.cli.rollout_state import (
     outcome,
     rollout_target,
 )
-from tests.cli.conftest import (
-    DEV_BLUE,
-    NestedSynth,
-    Run,
-    one_line_error,
-    stub_missing_stack,
-    stub_outputs,
-)
+from tests.cli.conftest import DEV_BLUE, Run, one_line_error, stub_missing_stack, stub_outputs
 from tests.cli.fake_api import FakeApi
 from tests.cli.rollout_world import (
     ALARMS,
@@ -37,9 +29,7 @@ from tests.cli.rollout_world import (
     GROUP,
     World,
     build_world,
-    nested_world,
     stack_resources,
-    stub_nested_resources,
     stub_resources,
 )
 from tests.support.fake_sagemaker_runtime import FakeSageMakerRuntime
@@ -201,53 +191,3 @@ def test_hook_results_come_from_the_lambda_target(stub: Any) -> None:
         ("BeforeAllowTraffic", "Succeeded"),
         ("AllowTraffic", "InProgress"),
     ]
-
-
-def test_a_model_in_a_nested_stack_is_watched_there(
-    run: Run, world: World, cloudformation: Any, nested: NestedSynth
-) -> None:
-    """The deployment group, alias and alarms are found in the model's nested stack (by the
-    ARN its parent lists), the CodeDeploy application in the parent."""
-    stub_nested_resources(cloudformation, "ProdStack", nested_world(nested, "ProdStack"))
-    world.set_status("Stopped")
-    result = run(
-        "--environments", nested.environments, "watch", "fraud-detector", "--env", "prod",
-        "--no-requests", "--interval", 0, "--json",
-    )  # fmt: skip
-    assert result.exit_code == 1, result.output
-    cloudformation.assert_no_pending_responses()
-    document = json.loads(result.stdout)
-    assert (document["deployment_id"], document["outcome"]) == (world.deployment_id, ROLLED_BACK)
-    assert document["alias_weights"] == {"1": 0.9, "2": 0.1}
-    assert set(document["alarms"]) == set(ALARMS) and document["alarms"][ALARMS[1]] == "ALARM"
-    # The route URL watch sends requests to stays an output of the top-level stack.
-    parent, _ = nested.templates(nested.before)
-    assert invoke_url_output("fraud-detector") in parent["Outputs"]
-
-
-def test_a_missing_nested_stack(run: Run, cloudformation: Any, nested: NestedSynth) -> None:
-    resources = nested_world(nested, "ProdStack")
-    cloudformation.add_response(
-        "list_stack_resources",
-        {"StackResourceSummaries": resources.parent},
-        {"StackName": "ProdStack"},
-    )
-    stub_missing_stack(cloudformation, "list_stack_resources", resources.arn)
-    result = run("--environments", nested.environments, "watch", "fraud-detector", "--env", "prod")
-    assert result.exit_code == 3
-    assert one_line_error(result) == (
-        f"Error: nested stack 'fraud-detector' of ProdStack not found ({resources.arn}): deploy "
-        "the environment again (npx cdk deploy ProdStack) and check the stack's events"
-    )
-
-
-def test_a_nested_environment_whose_stack_has_no_nested_stack_for_the_model(
-    run: Run, cloudformation: Any, nested: NestedSynth
-) -> None:
-    stub_resources(cloudformation, "ProdStack")  # the single-stack layout
-    result = run("--environments", nested.environments, "watch", "fraud-detector", "--env", "prod")
-    assert result.exit_code == 1
-    assert one_line_error(result) == (
-        "Error: stack ProdStack has no nested stack for model 'fraud-detector' "
-        "(nested_model_stacks is on): is the model deployed (npx cdk deploy ProdStack)?"
-    )
