@@ -1,8 +1,8 @@
 """watch, drill and preview on an environment with ``nested_model_stacks``: each model in a
-nested stack of its own. This module synthesizes it once (ProdStack of the example prod config with two
-models, before and after a new fraud-detector version), in cdk.out folders as ``cdk synth``
-writes them; CloudFormation's answers are built from those templates (Stubber), CodeDeploy,
-CloudWatch and Lambda are moto's world."""
+nested stack of its own. This module synthesizes it once (ProdStack of the example prod config
+with two models, before and after a new fraud-detector version), in cdk.out folders as
+``cdk synth`` writes them; CloudFormation's answers are built from those templates (Stubber),
+CodeDeploy, CloudWatch and Lambda are moto's world."""
 
 from __future__ import annotations
 
