@@ -1,4 +1,4 @@
-"""A stack's partition, region and account, read from CDK once, and ARNs built from them.
+"""A stack's partition, region, account and name, read from CDK once, and ARNs built from them.
 
 Each ``Stack.of``, ``stack.partition`` or ``stack.format_arn`` is a jsii round trip; a stack with
 many models would ask the same questions dozens of times per model.
@@ -18,6 +18,7 @@ class StackFacts:
     partition: str
     region: str
     account: str
+    stack_name: str
 
     def arn(
         self,
@@ -50,6 +51,10 @@ def stack_facts(scope: IConstruct) -> StackFacts:
     facts = _BY_STACK.get(id(stack))
     if facts is None or facts.stack is not stack:
         facts = _BY_STACK[id(stack)] = StackFacts(
-            stack=stack, partition=stack.partition, region=stack.region, account=stack.account
+            stack=stack,
+            partition=stack.partition,
+            region=stack.region,
+            account=stack.account,
+            stack_name=stack.stack_name,
         )
     return facts
