@@ -43,10 +43,18 @@ class StackFacts:
 
 
 _BY_STACK: dict[int, StackFacts] = {}
+# The facts each construct asked for, with the construct itself (an id can be reused once an
+# object is gone): a construct never moves to another stack, and a construct that asks twice
+# (its role's principal, an ARN, an alarm name) then costs one ``Stack.of``.
+_BY_SCOPE: dict[int, tuple[IConstruct, StackFacts]] = {}
 
 
 def stack_facts(scope: IConstruct) -> StackFacts:
-    """The facts of ``scope``'s stack: one ``Stack.of`` per call, one read of each per stack."""
+    """The facts of ``scope``'s stack: one ``Stack.of`` per construct, one read of each per
+    stack."""
+    known = _BY_SCOPE.get(id(scope))
+    if known is not None and known[0] is scope:
+        return known[1]
     stack = Stack.of(scope)
     facts = _BY_STACK.get(id(stack))
     if facts is None or facts.stack is not stack:
@@ -57,4 +65,5 @@ def stack_facts(scope: IConstruct) -> StackFacts:
             account=stack.account,
             stack_name=stack.stack_name,
         )
+    _BY_SCOPE[id(scope)] = (scope, facts)
     return facts
