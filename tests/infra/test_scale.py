@@ -83,6 +83,13 @@ def test_every_template_is_within_cloudformation_limits(grown: Grown) -> None:
         assert path.stat().st_size <= MAX_TEMPLATE_BYTES, path.name
 
 
+def test_the_top_level_template_is_written_without_indentation(grown: Grown) -> None:
+    # Indented it would be a third larger: 914 KB of the 1 MB at 50 models, instead of 694 KB.
+    text = (grown.outdir / f"{grown.config.stack_name}.template.json").read_text()
+    assert "\n" not in text.strip()
+    assert len(text) < 0.8 * len(json.dumps(json.loads(text), indent=1))
+
+
 def _depends(template: dict[str, Any], logical_id: str) -> set[str]:
     """The resources ``logical_id`` waits for: its DependsOn, Refs and Fn::GetAtts."""
     resource = template["Resources"][logical_id]
