@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jsii
@@ -69,6 +70,15 @@ class _ScopedPack:
         return self._pack.validate_scope(self._scope)
 
 
+@dataclass(frozen=True)
+class Ack:
+    """One acknowledgement for ``acknowledge_all``; the fields are ``acknowledge``'s arguments."""
+
+    rule: str | Sequence[str]
+    reason: str
+    findings: tuple[str, ...] = ()
+
+
 def acknowledge(
     construct: IConstruct,
     rule: str | Sequence[str],
@@ -83,9 +93,20 @@ def acknowledge(
     ``findings`` narrows a granular rule to exact findings, e.g. ``("Resource::*",)``; without
     them the whole rule is acknowledged. Every acknowledgement carries a reviewer-grade reason.
     """
-    rules = [rule] if isinstance(rule, str) else list(rule)
-    if len(reason) < 20:
-        raise ValueError(f"acknowledgement of {rules[0]} needs a real reason, got {reason!r}")
+    acknowledge_all(construct, Ack(rule, reason, findings))
+
+
+def acknowledge_all(construct: IConstruct, *acks: Ack) -> None:
+    """Several acknowledgements on ``construct``, each with its own reason (as ``acknowledge``
+    makes them), in one jsii call instead of one each: a model acknowledges a few on the same
+    function or role, and every call into CDK's JavaScript adds to synth time."""
+    Validations.of(construct).acknowledge(*(a for ack in acks for a in _acknowledgments(ack)))
+
+
+def _acknowledgments(ack: Ack) -> list[Acknowledgment]:
+    rules = [ack.rule] if isinstance(ack.rule, str) else list(ack.rule)
+    if len(ack.reason) < 20:
+        raise ValueError(f"acknowledgement of {rules[0]} needs a real reason, got {ack.reason!r}")
     ids = []
     for name in rules:
         pack = next((p for p in PACKS if name.startswith(f"{p}-")), None)
@@ -95,8 +116,8 @@ def acknowledge(
                 f"(packs: {', '.join(PACKS)})"
             )
         rule_id = f"{pack}::{name}"
-        ids += [f"{rule_id}[{finding}]" for finding in findings] or [rule_id]
-    Validations.of(construct).acknowledge(*(Acknowledgment(id=i, reason=reason) for i in ids))
+        ids += [f"{rule_id}[{finding}]" for finding in ack.findings] or [rule_id]
+    return [Acknowledgment(id=i, reason=ack.reason) for i in ids]
 
 
 # Rules that two packs check alike, to acknowledge with one reason.

@@ -73,6 +73,10 @@ class ModelServingStack(Stack):
         env = None
         if config.account or config.region:
             env = Environment(account=config.account, region=config.region)
+        # CloudFormation's 1 MB counts the template's bytes, indentation included: at 50 models
+        # the top-level template is 0.91 MB indented, 0.69 MB not (a model adds its API route,
+        # dashboard row and nested-stack wiring here).
+        kwargs.setdefault("suppress_template_indentation", config.nested_model_stacks)
         super().__init__(
             scope,
             construct_id,

@@ -297,3 +297,49 @@ def test_cold_start_in_a_fresh_process_like_lambda(
     assert response["headers"]["x-sagemaker-endpoint"] == endpoint_name
     assert response["headers"]["x-request-id"] == "cold-1"
     assert fake_runtime.count(endpoint_name) == 1
+
+
+def _outcome(client: Any, endpoint_name: str) -> tuple[Any, ...]:
+    """What a caller of ``client.invoke_endpoint`` sees, minus the per-request id."""
+    try:
+        answer = client.invoke_endpoint(
+            EndpointName=endpoint_name,
+            Body=b'{"instances": [[1, 2]]}',
+            ContentType="application/json",
+            CustomAttributes="trace=1",
+        )
+    except client.exceptions.ClientError as error:
+        response = error.response
+        response["ResponseMetadata"].pop("RequestId")
+        response["ResponseMetadata"].pop("HTTPHeaders")
+        response["ResponseMetadata"].pop("RetryAttempts")
+        return ("error", response)
+    return ("answer", answer["Body"].read(), answer["ContentType"], answer["CustomAttributes"])
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [None, Fault("model-error", 400, "bad features"), Fault("model-error"), Fault("validation")],
+    ids=["ok", "model-4xx", "model-5xx", "validation"],
+)
+def test_the_in_process_runtime_answers_as_over_http(
+    fake_runtime: FakeSageMakerRuntime,
+    runtime_client: Any,
+    endpoint_name: str,
+    fault: Fault | None,
+) -> None:
+    """The rollout simulator's transport (``serve_in_process``): the same parsed answers and
+    errors as real HTTP, and counted alike."""
+    with patched_environ(
+        {**FAKE_AWS_ENV, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": "http://runtime.invalid"}
+    ):
+        in_process = frontend_package().runtime_client.build_client()
+    fake_runtime.serve_in_process(in_process)
+    fake_runtime.set_fault(endpoint_name, fault)
+    try:
+        over_http = _outcome(runtime_client, endpoint_name)
+        sent = fake_runtime.count(endpoint_name)
+        assert _outcome(in_process, endpoint_name) == over_http
+        assert fake_runtime.count(endpoint_name) == 2 * sent
+    finally:
+        fake_runtime.set_fault(endpoint_name, None)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from safe_sagemaker.config import EnvironmentConfig, ModelConfig
-from tests.conftest import cli_app, run_cfn_lint
+from tests.conftest import cfn_lint, cli_app
 from tests.infra.cfn_text import render, resources
 from tests.infra.test_config import VALID_MODEL, error_for
 from tests.support.environments import grown_environment
@@ -81,6 +81,13 @@ def test_every_template_is_within_cloudformation_limits(grown: Grown) -> None:
         assert len(template.get("Outputs", {})) <= MAX_OUTPUTS, path.name
         assert len(template.get("Parameters", {})) <= MAX_PARAMETERS, path.name
         assert path.stat().st_size <= MAX_TEMPLATE_BYTES, path.name
+
+
+def test_the_top_level_template_is_written_without_indentation(grown: Grown) -> None:
+    # Indented it would be a third larger: 914 KB of the 1 MB at 50 models, instead of 694 KB.
+    text = (grown.outdir / f"{grown.config.stack_name}.template.json").read_text()
+    assert "\n" not in text.strip()
+    assert len(text) < 0.8 * len(json.dumps(json.loads(text), indent=1))
 
 
 def _depends(template: dict[str, Any], logical_id: str) -> set[str]:
@@ -174,8 +181,7 @@ def test_cfn_lint_passes_the_parent_and_each_kind_of_model_template(grown: Grown
         (path,) = grown.outdir.glob(f"*{name.replace('-', '')}*.nested.template.json")
         paths.append(str(path))
     assert len(paths) == 3  # the parent, a fraud-detector and a churn-xgboost
-    lint = run_cfn_lint(paths)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert cfn_lint(paths) == []
 
 
 def _models(count: int) -> list[dict[str, Any]]:

@@ -8,6 +8,9 @@ Latency hygiene, or every figure measured against it is noise: the handler disab
 writes each response (status line, headers and body) with ONE ``write``; otherwise loopback
 delayed-ACK adds ~40 ms per request. Connections are kept alive (HTTP/1.1), as botocore does.
 
+``serve_in_process(client)`` answers one client's calls without the server (botocore still
+builds and parses each call): for the rollout simulator's thousands of calls.
+
 The default model echoes the request body, with the ``Accept`` type when one is given (not a
 wildcard), else the request's content type. ``set_responder`` installs another model per
 endpoint. Faults are injected per endpoint name (``set_fault``) or per request, by a header
@@ -22,20 +25,23 @@ most ``slots / service_seconds`` requests a second. Without it, answers are imme
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import socket
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
-from typing import Literal
-from urllib.parse import unquote
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 FaultKind = Literal[
     "model-error",  # 424 ModelError: the container answered `status` with `message`
@@ -173,17 +179,10 @@ class _Handler(BaseHTTPRequestHandler):
         head.append(f"Content-Length: {len(body)}")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)  # ONE write
 
-    def _send_error(self, status: int, error_type: str, payload: dict[str, object]) -> None:
-        self._send(
-            status,
-            {"Content-Type": "application/json", "x-amzn-ErrorType": error_type},
-            json.dumps(payload).encode(),
-        )
-
     def do_GET(self) -> None:
         """``GET /_fake/counts``: requests received per endpoint (for out-of-process users)."""
         if self.path != "/_fake/counts":
-            self._send_error(404, "UnknownOperationException", {"message": "unknown operation"})
+            self._send(*_unknown_operation())
             return
         counts = self.server.runtime.counts()
         self._send(200, {"Content-Type": "application/json"}, json.dumps(counts).encode())
@@ -191,84 +190,94 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        match = _PATH.fullmatch(self.path.split("?", 1)[0])
-        if match is None:
-            self._send_error(404, "UnknownOperationException", {"message": "unknown operation"})
-            return
-        request = RecordedRequest(
-            endpoint=unquote(match[1]),
-            content_type=self.headers.get("Content-Type"),
-            accept=self.headers.get("Accept"),
-            custom_attributes=self.headers.get("X-Amzn-SageMaker-Custom-Attributes"),
-            body=body,
-            headers={name.lower(): value for name, value in self.headers.items()},
-        )
         runtime = self.server.runtime
+        request = runtime._request(self.path, self.headers.items(), body)
+        if request is None:
+            self._send(*_unknown_operation())
+            return
         runtime._record(request)
         fault = runtime._fault_for(request)
         gate = runtime._gate
         if fault is None and gate is not None and not gate.serve(runtime._stopping):
             fault = Fault(kind="throttle")
         if fault is None:
-            self._answer(request)
+            self._send(*runtime._answer(request))
         elif fault.kind == "slow":
             if not runtime._stopping.wait(fault.delay):
-                self._answer(request)
+                self._send(*runtime._answer(request))
         elif fault.kind == "drop":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
         else:
-            self._send_fault(request, fault)
+            self._send(*_fault_answer(request, fault))
 
-    def _answer(self, request: RecordedRequest) -> None:
-        content_type, body = self.server.runtime._responder_for(request.endpoint)(request)
-        headers = {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": "AllTraffic"}
-        if request.custom_attributes is not None:
-            headers["X-Amzn-SageMaker-Custom-Attributes"] = request.custom_attributes
-        self._send(200, headers, body)
 
-    def _send_fault(self, request: RecordedRequest, fault: Fault) -> None:
-        name = request.endpoint
-        if fault.kind == "model-error":
-            status = fault.status or 500
-            message = fault.message or "model failed"
-            origin = "client" if status < 500 else "server"
-            self._send_error(
-                424,
-                MODEL_ERROR_TYPE,
-                {
-                    "ErrorCode": f"{'CLIENT' if status < 500 else 'INTERNAL_FAILURE'}_FROM_MODEL",
-                    "LogStreamArn": (
-                        f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:"
-                        f"/aws/sagemaker/Endpoints/{name}"
-                    ),
-                    "OriginalMessage": message,
-                    "OriginalStatusCode": status,
-                    "Message": (
-                        f"Received {origin} error ({status}) from primary with message "
-                        f'"{message}". See https://{REGION}.console.aws.amazon.com/cloudwatch/'
-                        f"home?region={REGION}#logEventViewer:group=/aws/sagemaker/Endpoints/"
-                        f"{name} in account {ACCOUNT_ID} for more information."
-                    ),
-                },
-            )
-            return
-        simple: dict[str, tuple[int, str, str]] = {
-            "throttle": (fault.status or 429, "ThrottlingException", "Rate exceeded"),
-            "internal": (500, "InternalFailure", "An internal failure occurred."),
-            "dependency": (530, "InternalDependencyException", "Dependency failure."),
-            "unavailable": (503, "ServiceUnavailable", "Service is unavailable."),
-            "not-ready": (429, "ModelNotReadyException", "Model is not ready."),
-            "validation": (400, "ValidationError", "Received invalid input."),
-            "not-found": (
-                400,
-                "ValidationError",
-                f"Endpoint {name} of account {ACCOUNT_ID} not found.",
-            ),
-            "access-denied": (400, "AccessDeniedException", "User is not authorized."),
-        }
-        status, error_type, message = simple[fault.kind]
-        self._send_error(status, error_type, {"message": fault.message or message})
+Answer = tuple[int, dict[str, str], bytes]
+
+
+def _error(status: int, error_type: str, payload: dict[str, object]) -> Answer:
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": error_type}
+    return status, headers, json.dumps(payload).encode()
+
+
+def _unknown_operation() -> Answer:
+    return _error(404, "UnknownOperationException", {"message": "unknown operation"})
+
+
+def _fault_answer(request: RecordedRequest, fault: Fault) -> Answer:
+    """SageMaker's answer for a fault that is an answer (not ``slow`` or ``drop``)."""
+    name = request.endpoint
+    if fault.kind == "model-error":
+        status = fault.status or 500
+        message = fault.message or "model failed"
+        origin = "client" if status < 500 else "server"
+        return _error(
+            424,
+            MODEL_ERROR_TYPE,
+            {
+                "ErrorCode": f"{'CLIENT' if status < 500 else 'INTERNAL_FAILURE'}_FROM_MODEL",
+                "LogStreamArn": (
+                    f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/{name}"
+                ),
+                "OriginalMessage": message,
+                "OriginalStatusCode": status,
+                "Message": (
+                    f"Received {origin} error ({status}) from primary with message "
+                    f'"{message}". See https://{REGION}.console.aws.amazon.com/cloudwatch/'
+                    f"home?region={REGION}#logEventViewer:group=/aws/sagemaker/Endpoints/"
+                    f"{name} in account {ACCOUNT_ID} for more information."
+                ),
+            },
+        )
+    simple: dict[str, tuple[int, str, str]] = {
+        "throttle": (fault.status or 429, "ThrottlingException", "Rate exceeded"),
+        "internal": (500, "InternalFailure", "An internal failure occurred."),
+        "dependency": (530, "InternalDependencyException", "Dependency failure."),
+        "unavailable": (503, "ServiceUnavailable", "Service is unavailable."),
+        "not-ready": (429, "ModelNotReadyException", "Model is not ready."),
+        "validation": (400, "ValidationError", "Received invalid input."),
+        "not-found": (
+            400,
+            "ValidationError",
+            f"Endpoint {name} of account {ACCOUNT_ID} not found.",
+        ),
+        "access-denied": (400, "AccessDeniedException", "User is not authorized."),
+    }
+    status, error_type, message = simple[fault.kind]
+    return _error(status, error_type, {"message": fault.message or message})
+
+
+class _RawBody:
+    """An answer's body as botocore reads a urllib3 response (``stream``, ``read``)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = io.BytesIO(body)
+
+    def stream(self, **_: object) -> Iterator[bytes]:
+        yield self._body.read()
+
+    def read(self, amt: int | None = None) -> bytes:
+        return self._body.read(amt)
 
 
 class FakeSageMakerRuntime:
@@ -367,7 +376,69 @@ class FakeSageMakerRuntime:
         with self._lock:
             return [r for r in self._requests if endpoint is None or r.endpoint == endpoint]
 
+    # -- in process ----------------------------------------------------------------------------
+    def serve_in_process(self, client: Any) -> None:
+        """Answer ``client``'s InvokeEndpoint calls in this process, without the server: on
+        botocore's ``before-send`` event, so botocore still builds, signs and parses every call
+        (error shapes included); no socket, no thread. For many calls where the transport is not
+        under test (the rollout simulator). Per-endpoint faults, responders and counts work as
+        over HTTP; ``slow``, ``drop`` and ``capacity`` act on connections and need the server."""
+        client.meta.events.register(
+            "before-send.sagemaker-runtime.InvokeEndpoint", self._answer_prepared
+        )
+
+    def _answer_prepared(self, request: AWSPreparedRequest, **_: object) -> AWSResponse:
+        body = request.body or b""
+        received = self._request(
+            urlsplit(request.url).path,
+            request.headers.items(),
+            body.encode() if isinstance(body, str) else body,
+        )
+        if received is None:
+            status, headers, payload = _unknown_operation()
+        else:
+            self._record(received)
+            fault = self._fault_for(received)
+            if fault is not None and fault.kind in ("slow", "drop"):
+                raise ValueError(f"a {fault.kind} fault needs the HTTP server (start())")
+            answer = self._answer(received) if fault is None else _fault_answer(received, fault)
+            status, headers, payload = answer
+        headers = {
+            **headers,
+            "x-amzn-RequestId": self._next_request_id(),
+            "Content-Length": str(len(payload)),
+        }
+        return AWSResponse(request.url, status, headers, _RawBody(payload))
+
     # -- used by the handler threads -----------------------------------------------------------
+    @staticmethod
+    def _request(
+        path: str, headers: Iterable[tuple[str, str | bytes]], body: bytes
+    ) -> RecordedRequest | None:
+        """The InvokeEndpoint request at ``path`` (``None``: another path)."""
+        match = _PATH.fullmatch(path.split("?", 1)[0])
+        if match is None:
+            return None
+        lower = {
+            name.lower(): value.decode() if isinstance(value, bytes) else value
+            for name, value in headers
+        }
+        return RecordedRequest(
+            endpoint=unquote(match[1]),
+            content_type=lower.get("content-type"),
+            accept=lower.get("accept"),
+            custom_attributes=lower.get("x-amzn-sagemaker-custom-attributes"),
+            body=body,
+            headers=lower,
+        )
+
+    def _answer(self, request: RecordedRequest) -> Answer:
+        content_type, body = self._responder_for(request.endpoint)(request)
+        headers = {"Content-Type": content_type, "x-Amzn-Invoked-Production-Variant": "AllTraffic"}
+        if request.custom_attributes is not None:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = request.custom_attributes
+        return 200, headers, body
+
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._counts[request.endpoint] += 1

@@ -28,10 +28,10 @@ from safe_sagemaker.constructs.python_function import (
     lambda_folder,
 )
 from safe_sagemaker.constructs.rollback_alarms import rollback_alarm_name_prefix
-from safe_sagemaker.constructs.stack_facts import stack_facts
+from safe_sagemaker.constructs.stack_facts import StackFacts, stack_facts
 from safe_sagemaker.deployment_configs import HOOK_TIMEOUT_SECONDS, cdk_attribute
 from safe_sagemaker.durations import to_seconds
-from safe_sagemaker.nag import LAMBDA_DLQ, acknowledge, wildcard_resources
+from safe_sagemaker.nag import LAMBDA_DLQ, Ack, acknowledge, acknowledge_all, wildcard_resources
 
 PRE_TRAFFIC_CODE = lambda_folder("pre_traffic_hook")
 POST_TRAFFIC_CODE = lambda_folder("post_traffic_hook")
@@ -178,8 +178,11 @@ class BlueGreenDeployment(Construct):
             assumed_by=account_service_principal(self, "codedeploy.amazonaws.com"),
             description=f"CodeDeploy shifts the live alias of model {model}",
         )
+        # Read once: each read of a CDK attribute is a jsii round trip.
+        facts = stack_facts(self)
+        function_arn = frontend.function.function_arn
         # Built from the function, not the alias: the alias depends on this role's policy.
-        alias_arn = f"{frontend.function.function_arn}:{frontend.alias.alias_name}"
+        alias_arn = f"{function_arn}:{frontend.alias.alias_name}"
         add_statement(
             self.deployment_role,
             iam.PolicyStatement(
@@ -189,13 +192,13 @@ class BlueGreenDeployment(Construct):
                     "lambda:GetProvisionedConcurrencyConfig",
                 ],
                 # Lambda authorizes alias calls on the function's ARN, qualified or not.
-                resources=[frontend.function.function_arn, alias_arn],
+                resources=[function_arn, alias_arn],
             ),
         )
         if self.rollback_alarms:
             # By name prefix, not the alarms' ARNs: each version has alarms of its own, and a
             # policy that changed with every version could lag the shift (IAM propagation).
-            version_alarms = stack_facts(self).arn(
+            version_alarms = facts.arn(
                 "cloudwatch", "alarm", f"{rollback_alarm_name_prefix(self, model)}-*", colon=True
             )
             add_statement(
@@ -229,7 +232,11 @@ class BlueGreenDeployment(Construct):
             ),
         )
         pre_policy, post_policy, wildcards = self._hook_policies(
-            frontend=frontend, endpoint=endpoint, autoscaling=autoscaling
+            facts=facts,
+            function_arn=function_arn,
+            frontend=frontend,
+            endpoint=endpoint,
+            autoscaling=autoscaling,
         )
         pre = PythonFunction(
             self,
@@ -272,20 +279,22 @@ class BlueGreenDeployment(Construct):
         )
         self.pre_traffic_hook = pre.function
         self.post_traffic_hook = post.function
+        pre_arn = self.pre_traffic_hook.function_arn
         for hook in (self.pre_traffic_hook, self.post_traffic_hook):
-            acknowledge(
+            acknowledge_all(
                 hook,
-                LAMBDA_DLQ,
-                "a hook event that failed every attempt cannot be redriven usefully: CodeDeploy "
-                "fails a lifecycle hook that reported no status within an hour and rolls the "
-                "alias back, and the hooks report a status even when they crash",
-            )
-            acknowledge(
-                hook,
-                "NIST.800.53.R5-LambdaConcurrency",
-                "a hook runs a few times per deployment of this model, which CloudFormation "
-                "serializes; reserved concurrency would only take capacity from the account's "
-                "shared pool, and a throttled hook would fail the deployment",
+                Ack(
+                    LAMBDA_DLQ,
+                    "a hook event that failed every attempt cannot be redriven usefully: "
+                    "CodeDeploy fails a lifecycle hook that reported no status within an hour "
+                    "and rolls the alias back, and the hooks report a status even when they crash",
+                ),
+                Ack(
+                    "NIST.800.53.R5-LambdaConcurrency",
+                    "a hook runs a few times per deployment of this model, which CloudFormation "
+                    "serializes; reserved concurrency would only take capacity from the "
+                    "account's shared pool, and a throttled hook would fail the deployment",
+                ),
             )
         # Also grants each hook PutLifecycleEventHookExecutionStatus on this group alone.
         self.deployment_group.add_pre_hook(self.pre_traffic_hook)
@@ -295,31 +304,38 @@ class BlueGreenDeployment(Construct):
             self.deployment_role,
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"],
-                resources=[self.pre_traffic_hook.function_arn, self.post_traffic_hook.function_arn],
+                resources=[pre_arn, self.post_traffic_hook.function_arn],
             ),
         )
         findings = wildcard_resources(self, wildcards)
         # Post reads metrics (GetMetricData), with autoscaling both list scalable targets
         # (DescribeScalableTargets): actions without resource-level permissions.
         for hook_function, star in ((pre, autoscaling is not None), (post, True)):
-            acknowledge(
+            acknowledge_all(
                 hook_function.role,
-                "AwsSolutions-IAM5",
-                "'*' only for actions without resource-level permissions (X-Ray, "
-                "DescribeScalableTargets, CloudWatch GetMetricData); the rest is this front "
-                "end's versions, the target-tracking alarms of this model's endpoints, and the "
-                "endpoint configs and scalable targets (generated names) that carry this "
-                "model's safe-sagemaker:endpoints tag, by condition.",
-                findings=(*(["Resource::*"] if star else []), *findings),
+                Ack(
+                    "AwsSolutions-IAM5",
+                    "'*' only for actions without resource-level permissions (X-Ray, "
+                    "DescribeScalableTargets, CloudWatch GetMetricData); the rest is this front "
+                    "end's versions, the target-tracking alarms of this model's endpoints, and "
+                    "the endpoint configs and scalable targets (generated names) that carry this "
+                    "model's safe-sagemaker:endpoints tag, by condition.",
+                    findings=(*(["Resource::*"] if star else []), *findings),
+                ),
+                *(
+                    [
+                        Ack(
+                            "Serverless-LambdaStarPermissions",
+                            "the role's '*' resources are only for actions that have no "
+                            "resource-level permissions (CloudWatch GetMetricData, Application "
+                            "Auto Scaling's DescribeScalableTargets); every other statement "
+                            "names this model's ARNs",
+                        )
+                    ]
+                    if star
+                    else []
+                ),
             )
-            if star:
-                acknowledge(
-                    hook_function.role,
-                    "Serverless-LambdaStarPermissions",
-                    "the role's '*' resources are only for actions that have no resource-level "
-                    "permissions (CloudWatch GetMetricData, Application Auto Scaling's "
-                    "DescribeScalableTargets); every other statement names this model's ARNs",
-                )
         # A scale-out longer than one run continues in a new invocation of the pre-traffic
         # hook. A policy of its own: in the role's default policy the function's ARN would
         # make the function depend on itself.
@@ -330,7 +346,7 @@ class BlueGreenDeployment(Construct):
             statements=[
                 iam.PolicyStatement(
                     actions=["lambda:InvokeFunction"],
-                    resources=[self.pre_traffic_hook.function_arn],
+                    resources=[pre_arn],
                 )
             ],
         )
@@ -339,15 +355,14 @@ class BlueGreenDeployment(Construct):
         # exist. The rollback alarms must already watch green (they are new per version), the
         # group must already list them, the hooks must already be allowed their calls, and
         # green's scalable target must exist (the pre-traffic hook resizes it; registering it
-        # first would race CloudFormation creating it).
-        for dependency in (
+        # first would race CloudFormation creating it). One call for all of them.
+        frontend.alias.node.add_dependency(
             self.deployment_group,
             self.deployment_role,
             *self.rollback_alarms,
             self.pre_traffic_continuation_policy,
             *([autoscaling] if autoscaling is not None else []),
-        ):
-            frontend.alias.node.add_dependency(dependency)
+        )
         self.floor_restore_alarm: cloudwatch.Alarm | None = None
         if autoscaling is not None:
             self.floor_restore_alarm = threshold_alarm(
@@ -371,15 +386,18 @@ class BlueGreenDeployment(Construct):
     def _hook_policies(
         self,
         *,
+        facts: StackFacts,
+        function_arn: str,
         frontend: ModelFrontend,
         endpoint: ModelEndpoint,
         autoscaling: EndpointAutoscaling | None,
     ) -> tuple[iam.PolicyDocument, iam.PolicyDocument, list[str]]:
         """Exactly what each hook calls, each scoped as narrowly as IAM allows: (pre, post,
         the granted resources that hold wildcards). One JSON document per hook, statements
-        with the same resources merged, built in a single jsii call each."""
-        facts = stack_facts(self)
-        versions = f"{frontend.function.function_arn}:*"
+        with the same resources merged, built in a single jsii call each. ``facts`` and
+        ``function_arn``: this construct's stack and the front end's function ARN, as read
+        once by the constructor."""
+        versions = f"{function_arn}:*"
         endpoints = frontend.endpoint_arn_pattern
         # Both read the deployment (its AppSpec names the versions) and each version's
         # ENDPOINT_NAME.

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
+
+from safe_sagemaker.constructs.stack_facts import stack_facts
 
 
 @cache
@@ -21,9 +22,15 @@ def account_service_principal(scope: IConstruct, service: str) -> iam.ServicePri
     """``service`` as a role's trusted principal only while it acts for ``scope``'s account
     (``aws:SourceAccount``): the confused-deputy guard AWS documents for service roles, so that
     the service cannot be made to assume the role on behalf of another account's resource.
-    For services that set the key: SageMaker, CodeDeploy, EventBridge (not Lambda)."""
+    For services that set the key: SageMaker, CodeDeploy, EventBridge (not Lambda).
+    One object per service and account for the process, as ``service_principal``."""
+    return _source_account_principal(service, stack_facts(scope).account)
+
+
+@cache
+def _source_account_principal(service: str, account: str) -> iam.ServicePrincipal:
     return iam.ServicePrincipal(
-        service, conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}}
+        service, conditions={"StringEquals": {"aws:SourceAccount": account}}
     )
 
 

@@ -33,7 +33,7 @@ from safe_sagemaker.endpoint_update_policy import (
     EndpointUpdatePolicy,
 )
 from safe_sagemaker.instance_types import has_local_nvme, instance_family
-from safe_sagemaker.nag import acknowledge, wildcard_resource, wildcard_resources
+from safe_sagemaker.nag import acknowledge, wildcard_resources
 
 # Where SageMaker hosting publishes per-instance utilisation metrics.
 ENDPOINT_METRICS_NAMESPACE = "/aws/sagemaker/Endpoints"
@@ -383,11 +383,12 @@ class ModelEndpoint(Construct):
     def _grant_execution_permissions(self, package_wildcards: list[str]) -> IConstruct | None:
         """Add the role's log and metric statements; return its default policy, if any."""
         self.log_group.grant_write(self.role)
+        log_group_arn = self.log_group.log_group_arn  # read once: a jsii round trip
         add_statement(
             self.role,
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-                resources=[self.log_group.log_group_arn],
+                resources=[log_group_arn],
             ),
         )
         # AWS's documented execution-role permissions include publishing the instance metrics
@@ -414,8 +415,7 @@ class ModelEndpoint(Construct):
                 "SageMaker names.",
                 findings=(
                     "Resource::*",
-                    wildcard_resource(self, self.log_group.log_group_arn),
-                    *wildcard_resources(policy, package_wildcards),
+                    *wildcard_resources(policy, [log_group_arn, *package_wildcards]),
                 ),
             )
         return policy

@@ -25,7 +25,7 @@ from safe_sagemaker.constructs.python_function import (
 )
 from safe_sagemaker.constructs.stack_facts import stack_facts
 from safe_sagemaker.iam_patterns import iam_pattern_matches
-from safe_sagemaker.nag import LAMBDA_DLQ, acknowledge
+from safe_sagemaker.nag import LAMBDA_DLQ, Ack, acknowledge_all
 
 CODE_FOLDER = lambda_folder("frontend")
 METRICS_NAMESPACE = "SafeSageMakerEndpoints"
@@ -151,20 +151,23 @@ class ModelFrontend(Construct):
             network=network,
         )
         self.function = lambda_function.function
-        acknowledge(
-            self.function,
-            LAMBDA_DLQ,
-            "API Gateway invokes the front end synchronously: a failed request is answered to "
-            "its caller (and counted by the 5xx alarms); there is no event left to redrive",
-        )
-        if reserved_concurrency is None:
-            acknowledge(
-                self.function,
-                "NIST.800.53.R5-LambdaConcurrency",
-                "no reserved concurrency is configured for this model (reserved_concurrency): "
-                "the API stage's rate and burst throttling bound how many requests reach the "
-                "front end at once",
+        acks = [
+            Ack(
+                LAMBDA_DLQ,
+                "API Gateway invokes the front end synchronously: a failed request is answered "
+                "to its caller (and counted by the 5xx alarms); there is no event left to redrive",
             )
+        ]
+        if reserved_concurrency is None:
+            acks.append(
+                Ack(
+                    "NIST.800.53.R5-LambdaConcurrency",
+                    "no reserved concurrency is configured for this model (reserved_concurrency): "
+                    "the API stage's rate and burst throttling bound how many requests reach the "
+                    "front end at once",
+                )
+            )
+        acknowledge_all(self.function, *acks)
         self.role = lambda_function.role
         self.log_group = lambda_function.log_group
         self.endpoint_arn_pattern = stack_facts(self).arn("sagemaker", "endpoint", pattern)
@@ -178,6 +181,7 @@ class ModelFrontend(Construct):
         self.function.node.add_dependency(endpoint.endpoint)
         self.version = self.function.current_version
         self.alias = lambda_.Alias(self, "Alias", alias_name=alias_name, version=self.version)
+        self._version_dimensions: dict[str, str] | None = None
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to invoke the alias (whichever version it points at)."""
@@ -189,17 +193,20 @@ class ModelFrontend(Construct):
         return self._version_metric("Errors", **props)
 
     def _version_metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
-        function_name = self.function.function_name
-        return self._metric(
-            metric_name,
-            namespace="AWS/Lambda",
-            dimensions={
+        if self._version_dimensions is None:
+            # Read once (three jsii round trips): the version's metrics all share them.
+            function_name = self.function.function_name
+            self._version_dimensions = {
                 "FunctionName": function_name,
                 # Built from the names, not the alias ARN, so that alarms on it (which the
                 # deployment group references) do not depend on the alias it updates.
                 "Resource": f"{function_name}:{self.alias.alias_name}",
                 "ExecutedVersion": self.version.version,
-            },
+            }
+        return self._metric(
+            metric_name,
+            namespace="AWS/Lambda",
+            dimensions=dict(self._version_dimensions),
             **props,
         )
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from safe_sagemaker.constructs import alarm_factory
 from safe_sagemaker.constructs.model_endpoint import ModelEndpoint
 from safe_sagemaker.constructs.model_frontend import ModelFrontend
+from safe_sagemaker.constructs.stack_facts import stack_facts
 
 _MICROSECONDS_PER_MS = 1000  # SageMaker reports latencies in microseconds
 # Fewer ModelLatency samples than this in a period and the p99 is not judged (see the class).
@@ -23,7 +24,7 @@ DEFAULT_MIN_REQUESTS = 3
 def rollback_alarm_name_prefix(scope: Construct, model_name: str) -> str:
     """What the names of every version's rollback alarms of ``model_name`` start with; a
     policy on ``<prefix>-*`` covers the next version's alarms before they exist."""
-    return f"{Stack.of(scope).stack_name}-{model_name}-rollback"
+    return f"{stack_facts(scope).stack_name}-{model_name}-rollback"
 
 
 class GreenRollbackAlarms(Construct):
