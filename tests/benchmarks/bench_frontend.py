@@ -33,14 +33,14 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from tests.support.fake_sagemaker_runtime import in_child_process  # noqa: E402
 from tests.support.frontend import (  # noqa: E402
     ENDPOINT_NAME,
     FAKE_AWS_ENV,
@@ -52,32 +52,6 @@ from tests.support.frontend import (  # noqa: E402
 
 BODY = b'{"features": [0.25, 1.5, 3.75, 42.0, -7.125, 0.0, 1.0, 2.0]}'
 TARGET_P50, TARGET_P99, TARGET_INIT = 1.05, 1.10, 1.2
-
-
-@contextmanager
-def fake_runtime() -> Iterator[str]:
-    """The fake runtime in a child process; yields its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_sagemaker_runtime"],
-        cwd=REPO_ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("URL "):
-            raise RuntimeError(f"fake runtime did not start: {line!r}")
-        yield line.split()[1]
-    finally:
-        if process.stdin is not None:
-            process.stdin.close()  # the runtime stops when its stdin closes
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def server_counts(url: str) -> dict[str, int]:
@@ -300,7 +274,7 @@ def main() -> None:
     parser.add_argument("--import-runs", type=int, default=7)
     args = parser.parse_args()
 
-    with fake_runtime() as url:
+    with in_child_process() as url:
         timings = per_request(url, args.requests, args.warmup)
         expected = 2 * (args.requests + args.warmup)
         received = server_counts(url).get(ENDPOINT_NAME, 0)

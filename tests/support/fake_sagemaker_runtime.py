@@ -25,10 +25,13 @@ most ``slots / service_seconds`` requests a second. Without it, answers are imme
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import io
 import json
 import re
 import socket
+import subprocess
 import sys
 import threading
 from collections import Counter
@@ -38,6 +41,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -63,6 +67,7 @@ REGION = "us-east-1"
 MODEL_ERROR_TYPE = "ModelError:http://internal.amazon.com/coral/com.amazon.sagemaker/"
 _PATH = re.compile(r"/endpoints/([^/]+)/invocations")
 _FAULT_TOKEN = re.compile(r"fake-fault=([a-z-]+)")
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -471,13 +476,44 @@ class FakeSageMakerRuntime:
             self._connections.discard(connection)
 
 
-def main() -> None:
-    """``python -m tests.support.fake_sagemaker_runtime``: serve until stdin closes.
+@contextmanager
+def in_child_process(capacity: Capacity | None = None) -> Iterator[str]:
+    """The runtime in a child process and interpreter of its own, away from the client that a
+    benchmark or a latency-sensitive test measures (no shared GIL); yields its URL."""
+    command = [sys.executable, "-m", "tests.support.fake_sagemaker_runtime"]
+    if capacity is not None:
+        command += ["--capacity", *map(str, dataclasses.astuple(capacity))]
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("URL "):
+            raise RuntimeError(f"fake runtime did not start: {line!r}")
+        yield line.split()[1]
+    finally:
+        if process.stdin is not None:
+            process.stdin.close()  # the runtime stops when its stdin closes
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
-    Prints ``URL http://127.0.0.1:<port>`` first, so a parent process (the benchmark) can run
-    the runtime in its own process and interpreter, away from the client it measures.
-    """
-    with FakeSageMakerRuntime(record_bodies=False) as runtime:
+
+def main() -> None:
+    """``python -m tests.support.fake_sagemaker_runtime [--capacity SLOTS SECONDS QUEUE]``:
+    serve until stdin closes. Prints ``URL http://127.0.0.1:<port>`` first (``in_child_process``
+    reads it)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--capacity", nargs=3, metavar=("SLOTS", "SECONDS", "QUEUE"))
+    args = parser.parse_args()
+    capacity = None
+    if args.capacity:
+        slots, seconds, queue = args.capacity
+        capacity = Capacity(int(slots), float(seconds), int(queue))
+    with FakeSageMakerRuntime(record_bodies=False, capacity=capacity) as runtime:
         print(f"URL {runtime.url}", flush=True)
         sys.stdin.read()
 
