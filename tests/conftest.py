@@ -36,7 +36,7 @@ def _unit_of_work(nodeid: str) -> str:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``pytest -n 2 --dist loadscope`` (``make test``): each test file is a unit of work, so
+    """``pytest -n auto --dist loadscope`` (``make test``): each test file is a unit of work, so
     its module-scoped synths run once, and so is each folder above. Units go out in collection
     order, which puts the slow ones first (below), so neither worker is left with a long one at
     the end; xdist's own order (most tests first) would not know which are slow."""
