@@ -35,6 +35,8 @@ _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&
 # Media types whose bodies API Gateway may pass as text. Everything else is registered as a
 # binary media type: calling a text type binary only costs a base64 round trip (the front end
 # decodes either), calling a binary type text corrupts the payload.
+# The front end's logic.is_textual applies the same rule (its code ships alone); a test in
+# tests/lambdas/frontend/test_frontend_logic.py holds the two together.
 _TEXT_MEDIA_TYPES = frozenset(
     {
         "application/json",

@@ -93,6 +93,8 @@ _HEADER_TITLES = {
     _CUSTOM_ATTRIBUTES: "X-Amzn-SageMaker-Custom-Attributes",
 }
 
+# The API's binary media types follow the same rule (safe_sagemaker.api_rules); a test holds
+# the two together.
 _TEXT_MEDIA_TYPES = frozenset(
     (
         "application/json",

@@ -552,3 +552,34 @@ def test_loggable_body(logic: ModuleType) -> None:
     assert logic.loggable_body(b"a,b") == "a,b"
     assert logic.loggable_body(b"\xff\x00") == "base64:/wA="
     assert len(logic.loggable_body(b"x" * 10_000)) == 4096
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    [
+        "application/json",
+        "application/jsonlines",
+        "application/x-ndjson",
+        "application/xml",
+        "application/csv",
+        "application/x-www-form-urlencoded",
+        "text/csv",
+        "text/plain",
+        "application/vnd.api+json",
+        "application/atom+xml",
+        "application/x-npy",
+        "application/x-image",
+        "image/jpeg",
+        "application/octet-stream",
+        "application/x-protobuf",
+    ],
+)
+def test_the_api_and_the_front_end_agree_on_which_bodies_are_text(
+    logic: ModuleType, media_type: str
+) -> None:
+    """The Lambda code ships alone, so the rule is written twice: the API registers as binary
+    exactly the media types the front end base64-encodes (a text type called binary costs a
+    round trip; a binary type called text corrupts the payload)."""
+    from safe_sagemaker.api_rules import is_binary_media_type
+
+    assert is_binary_media_type(media_type) == (not logic.is_textual(media_type))
