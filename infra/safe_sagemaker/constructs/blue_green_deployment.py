@@ -311,8 +311,7 @@ class BlueGreenDeployment(Construct):
         # Post reads metrics (GetMetricData), with autoscaling both list scalable targets
         # (DescribeScalableTargets): actions without resource-level permissions.
         for hook_function, star in ((pre, autoscaling is not None), (post, True)):
-            acknowledge_all(
-                hook_function.role,
+            acks = [
                 Ack(
                     "AwsSolutions-IAM5",
                     "'*' only for actions without resource-level permissions (X-Ray, "
@@ -321,21 +320,19 @@ class BlueGreenDeployment(Construct):
                     "the endpoint configs and scalable targets (generated names) that carry this "
                     "model's safe-sagemaker:endpoints tag, by condition.",
                     findings=(*(["Resource::*"] if star else []), *findings),
-                ),
-                *(
-                    [
-                        Ack(
-                            "Serverless-LambdaStarPermissions",
-                            "the role's '*' resources are only for actions that have no "
-                            "resource-level permissions (CloudWatch GetMetricData, Application "
-                            "Auto Scaling's DescribeScalableTargets); every other statement "
-                            "names this model's ARNs",
-                        )
-                    ]
-                    if star
-                    else []
-                ),
-            )
+                )
+            ]
+            if star:
+                acks.append(
+                    Ack(
+                        "Serverless-LambdaStarPermissions",
+                        "the role's '*' resources are only for actions that have no "
+                        "resource-level permissions (CloudWatch GetMetricData, Application "
+                        "Auto Scaling's DescribeScalableTargets); every other statement names "
+                        "this model's ARNs",
+                    )
+                )
+            acknowledge_all(hook_function.role, *acks)
         # A scale-out longer than one run continues in a new invocation of the pre-traffic
         # hook. A policy of its own: in the role's default policy the function's ARN would
         # make the function depend on itself.
