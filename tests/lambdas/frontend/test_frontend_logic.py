@@ -554,32 +554,16 @@ def test_loggable_body(logic: ModuleType) -> None:
     assert len(logic.loggable_body(b"x" * 10_000)) == 4096
 
 
-@pytest.mark.parametrize(
-    "media_type",
-    [
-        "application/json",
-        "application/jsonlines",
-        "application/x-ndjson",
-        "application/xml",
-        "application/csv",
-        "application/x-www-form-urlencoded",
-        "text/csv",
-        "text/plain",
-        "application/vnd.api+json",
-        "application/atom+xml",
-        "application/x-npy",
-        "application/x-image",
-        "image/jpeg",
-        "application/octet-stream",
-        "application/x-protobuf",
-    ],
-)
-def test_the_api_and_the_front_end_agree_on_which_bodies_are_text(
-    logic: ModuleType, media_type: str
-) -> None:
+def test_the_api_and_the_front_end_agree_on_which_bodies_are_text(logic: ModuleType) -> None:
     """The Lambda code ships alone, so the rule is written twice: the API registers as binary
     exactly the media types the front end base64-encodes (a text type called binary costs a
     round trip; a binary type called text corrupts the payload)."""
-    from safe_sagemaker.api_rules import is_binary_media_type
+    from safe_sagemaker import api_rules
 
-    assert is_binary_media_type(media_type) == (not logic.is_textual(media_type))
+    listed = api_rules._TEXT_MEDIA_TYPES | logic._TEXT_MEDIA_TYPES
+    others = {"text/csv", "application/vnd.api+json", "application/atom+xml", "image/jpeg"}
+    others |= {"application/x-npy", "application/octet-stream", "application/x-protobuf"}
+    for media_type in sorted(listed | others):
+        assert api_rules.is_binary_media_type(media_type) == (not logic.is_textual(media_type)), (
+            media_type
+        )
