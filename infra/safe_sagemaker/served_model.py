@@ -242,6 +242,8 @@ class ServedModel(Construct):
             volume_size_gb=settings.volume_size_gb,
             max_runtime=durations.minutes(settings.max_runtime_minutes),
             endpoint=self.endpoint.endpoint,
+            # The job reads the captures where the model writes them: from the model's subnets.
+            network=self.endpoint.network,
         )
 
     def _add_blue_green(

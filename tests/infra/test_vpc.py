@@ -282,13 +282,17 @@ def test_roles_get_network_interface_permissions_before_their_resources(
         for path, policy in resources(template, "AWS::IAM::Policy").items()
         if path.endswith("/NetworkInterfaces/Resource")
     }
+    placed = 0
     for kind, actions in (
         ("AWS::Lambda::Function", LAMBDA_NETWORK_INTERFACE_ACTIONS),
         ("AWS::SageMaker::Model", SAGEMAKER_NETWORK_INTERFACE_ACTIONS),
+        ("AWS::SageMaker::DataQualityJobDefinition", SAGEMAKER_NETWORK_INTERFACE_ACTIONS),
     ):
         for path, resource in resources(template, kind).items():
-            if "VpcConfig" not in resource["Properties"]:
+            properties = resource["Properties"]
+            if "VpcConfig" not in properties.get("NetworkConfig", properties):
                 continue
+            placed += 1
             needed = [
                 p
                 for p in policies
@@ -297,6 +301,59 @@ def test_roles_get_network_interface_permissions_before_their_resources(
                 == [{"Action": sorted(actions), "Effect": "Allow", "Resource": "*"}]
             ]
             assert len(needed) == 1, path
+    assert placed == 3 * 3 + 2 + 2 + 1  # functions, instance models, fraud-detector's monitor
+
+
+def test_the_model_monitor_job_runs_in_its_models_subnets(
+    vpc_app: tuple[Any, Path, dict[str, Any]],
+) -> None:
+    _, _, template = vpc_app
+    (definition,) = resources(template, "AWS::SageMaker::DataQualityJobDefinition").values()
+    assert definition["Properties"]["NetworkConfig"] == {
+        "EnableInterContainerTrafficEncryption": True,
+        "EnableNetworkIsolation": True,
+        "VpcConfig": {"SecurityGroupIds": GROUPS, "Subnets": SUBNETS},
+    }
+
+
+def test_a_monitor_placed_in_a_vpc_is_a_new_job_definition() -> None:
+    """Every property of a job definition forces its replacement, and the definition is named:
+    a new placement must give a new name, or CloudFormation could not replace it."""
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_kms as kms
+
+    from safe_sagemaker.constructs.capture_bucket import DataCaptureBucket
+    from safe_sagemaker.constructs.model_monitor import DataQualityMonitor
+    from safe_sagemaker.constructs.private_network import PrivateNetwork
+
+    stack = Stack(App(), "Monitors", env={"region": "us-east-1"})
+    bucket = DataCaptureBucket(stack, "Captures", bucket_name="captures-of-scorer")
+    key = kms.Key(stack, "Volumes")
+    baseline = "s3://baselines/scorer/"
+    names = set()
+    for construct_id, subnets in (("Public", None), ("Two", SUBNETS), ("One", SUBNETS[:1])):
+        network = (
+            PrivateNetwork(
+                stack,
+                f"Network{construct_id}",
+                **{**VPC, "subnet_ids": subnets, "create_endpoints": False},
+            ).placement
+            if subnets
+            else None
+        )
+        monitor = DataQualityMonitor(
+            stack,
+            construct_id,
+            endpoint_name="scorer",
+            capture_bucket=bucket,
+            baseline_statistics_uri=baseline + "statistics.json",
+            baseline_constraints_uri=baseline + "constraints.json",
+            volume_encryption_key=key,
+            network=network,
+        )
+        assert (monitor.network_interfaces_policy is None) == (network is None)
+        names.add(monitor.job_definition_name)
+    assert len(names) == 3
 
 
 def test_interface_and_s3_endpoints(vpc_app: tuple[Any, Path, dict[str, Any]]) -> None:

@@ -26,6 +26,11 @@ from safe_sagemaker.constructs.grants import (
     grant_image_pull,
     rule_target_role,
 )
+from safe_sagemaker.constructs.private_network import (
+    SAGEMAKER_NETWORK_INTERFACE_ACTIONS,
+    NetworkPlacement,
+    allow_network_interfaces,
+)
 from safe_sagemaker.constructs.stack_facts import StackFacts, stack_facts
 from safe_sagemaker.durations import to_seconds
 from safe_sagemaker.nag import acknowledge, wildcard_resource
@@ -112,7 +117,8 @@ class DataQualityMonitor(Construct):
     The schedule is named after the endpoint: a new (green) endpoint gets a new schedule, and
     the old one goes with the old endpoint.
 
-    Created resources: ``role``, ``job_definition``, ``schedule``, ``rule``, ``alarm``.
+    Created resources: ``role``, ``job_definition``, ``schedule``, ``rule``, ``alarm``, and
+    with ``network`` the role's ``network_interfaces_policy``.
     """
 
     def __init__(
@@ -133,6 +139,7 @@ class DataQualityMonitor(Construct):
         max_runtime: Duration = Duration.minutes(30),
         schedule_expression: str = HOURLY,
         endpoint: IConstruct | None = None,
+        network: NetworkPlacement | None = None,
     ) -> None:
         """
         :param endpoint_name: the monitored endpoint's literal name; also the schedule's name.
@@ -154,6 +161,12 @@ class DataQualityMonitor(Construct):
             the schedule wait for it, as SageMaker refuses them for an endpoint that does not
             exist yet (the role does not, so the capture key's policy can name it). Default:
             the endpoint already exists.
+        :param network: the VPC subnets and security groups of the processing job (its
+            ``VpcConfig``), e.g. the monitored model's: SageMaker places the job's network
+            interfaces there and reads the captures and writes the report through the VPC (a
+            bucket policy that requires a VPC endpoint holds for the job too); the container
+            itself stays network-isolated. The role gets the network-interface permissions
+            SageMaker documents. Default: SageMaker's own network.
         """
         super().__init__(scope, construct_id)
         if not _NAME.match(endpoint_name):
@@ -221,6 +234,20 @@ class DataQualityMonitor(Construct):
         # name is set here. Every property of a definition forces its replacement, and a named
         # resource cannot be replaced under the same name: the name carries a hash of the
         # settings, so a change of settings is a change of name.
+        vpc_config = (
+            sagemaker.CfnDataQualityJobDefinition.VpcConfigProperty(
+                subnets=[subnet.subnet_id for subnet in network.subnets],
+                security_group_ids=[group.security_group_id for group in network.security_groups],
+            )
+            if network is not None
+            else None
+        )
+        placement = (
+            # Resolved, so that IDs of resources in the stack hash as their logical ids.
+            [Stack.of(self).resolve([vpc_config.subnets, vpc_config.security_group_ids])]
+            if vpc_config is not None
+            else []
+        )
         settings = json.dumps(
             [
                 endpoint_name,
@@ -229,7 +256,9 @@ class DataQualityMonitor(Construct):
                 instance_type,
                 volume_size_gb,
                 to_seconds(max_runtime),
-            ]
+                *placement,
+            ],
+            sort_keys=True,
         )
         digest = hashlib.sha256(settings.encode()).hexdigest()[:8]
         self.job_definition_name = f"{endpoint_name[:54]}-{digest}"
@@ -272,6 +301,7 @@ class DataQualityMonitor(Construct):
             network_config=sagemaker.CfnDataQualityJobDefinition.NetworkConfigProperty(
                 enable_network_isolation=True,
                 enable_inter_container_traffic_encryption=True,
+                vpc_config=vpc_config,
             ),
             stopping_condition=sagemaker.CfnDataQualityJobDefinition.StoppingConditionProperty(
                 max_runtime_in_seconds=int(to_seconds(max_runtime))
@@ -281,6 +311,13 @@ class DataQualityMonitor(Construct):
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             self.job_definition.node.add_dependency(policy)
+        self.network = network
+        self.network_interfaces_policy: iam.Policy | None = None
+        if network is not None:
+            self.network_interfaces_policy = allow_network_interfaces(
+                self.role, self.role, SAGEMAKER_NETWORK_INTERFACE_ACTIONS, service="SageMaker"
+            )
+            self.job_definition.node.add_dependency(self.network_interfaces_policy)
 
         self.schedule = sagemaker.CfnMonitoringSchedule(
             self,

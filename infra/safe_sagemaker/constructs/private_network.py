@@ -50,7 +50,8 @@ LAMBDA_NETWORK_INTERFACE_ACTIONS = (
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 )
-# What SageMaker documents for a hosted model's execution role with a VpcConfig.
+# What SageMaker documents for the execution role of a hosted model, or of a processing job
+# (Model Monitor), with a VpcConfig.
 SAGEMAKER_NETWORK_INTERFACE_ACTIONS = (
     "ec2:CreateNetworkInterface",
     "ec2:CreateNetworkInterfacePermission",
