@@ -59,7 +59,7 @@ lint: install
 ## on every core: each test file (each folder of tests/conftest.py's list) is one worker's unit.
 TEST_WORKERS ?= auto
 test: lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadscope
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 unit: install
 	$(BIN)/pytest tests/lambdas
