@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from safe_sagemaker import durations
+from safe_sagemaker.checkov import skip_checks
 from safe_sagemaker.config import (
     SERVERLESS_MODEL_SETUP_TIME_P99_MS,
     EnvironmentConfig,
@@ -136,15 +137,12 @@ class ServedModel(Construct):
             retain_variant_properties=self.endpoint_native and model.autoscaling is not None,
         )
         if not model.network_isolated:
-            # checkov reads skips with their reasons from the resource's Metadata.
             reason = (
-                model.network_isolation.reason
+                str(model.network_isolation.reason)  # required to turn isolation off
                 if model.network_isolation is not None
                 else "SageMaker does not support network isolation on serverless endpoints"
             )
-            self.endpoint.model.add_metadata(
-                "checkov", {"skip": [{"id": "CKV_AWS_370", "comment": reason}]}
-            )
+            skip_checks(self.endpoint.model, reason, "CKV_AWS_370")
         self.monitor: DataQualityMonitor | None = None
         if capture_bucket is not None and capture.enabled:
             capture_bucket.grant_capture(self.endpoint.role, endpoint_name)

@@ -145,6 +145,54 @@ def test_checkov_finds_nothing_unskipped(synthesized: Synthesized) -> None:
     assert sum(report["summary"]["passed"] for report in reports) > 0
 
 
+def test_each_function_outside_a_vpc_skips_checkov_lambda_in_vpc_with_its_nag_reason(
+    synthesized: Synthesized,
+) -> None:
+    """CKV_AWS_117 (Lambda in a VPC) is skipped on each function, not for the whole template:
+    with the reason of the same function's NIST LambdaInsideVPC acknowledgement."""
+    nist_reasons = {
+        construct["constructPath"]: suppressed["reason"]
+        for plugin in synthesized.validation_report()["pluginReports"]
+        for suppressed in plugin["suppressedViolations"]
+        if suppressed["ruleName"] == "NIST.800.53.R5-LambdaInsideVPC"
+        for construct in suppressed["violatingConstructs"]
+    }
+    functions = 0
+    for name in STACKS:
+        for resource in synthesized.templates[name]["Resources"].values():
+            if resource["Type"] != "AWS::Lambda::Function":
+                continue
+            functions += 1
+            path = resource["Metadata"]["aws:cdk:path"]
+            assert "VpcConfig" not in resource["Properties"], path
+            (skip,) = [
+                skip
+                for skip in resource["Metadata"]["checkov"]["skip"]
+                if skip["id"] == "CKV_AWS_117"
+            ]
+            assert skip["comment"] == nist_reasons[path]
+    assert functions == len(nist_reasons) == 2 * 8
+
+
+def test_checkov_skips_keep_each_other_and_need_a_reason() -> None:
+    from safe_sagemaker.checkov import skip_checks
+
+    stack = Stack(App(), "Skips")
+    bucket = s3.Bucket(stack, "Bucket")
+    skip_checks(bucket, "a first reason, long enough to review", "CKV_AWS_18")
+    skip_checks(bucket.node.default_child, "a second reason, long enough too", "CKV_AWS_21")
+    assert Stack.of(bucket).resolve(bucket.node.default_child.get_metadata("checkov")) == {
+        "skip": [
+            {"id": "CKV_AWS_18", "comment": "a first reason, long enough to review"},
+            {"id": "CKV_AWS_21", "comment": "a second reason, long enough too"},
+        ]
+    }
+    with pytest.raises(ValueError, match="skip of CKV_AWS_19 needs a real reason"):
+        skip_checks(bucket, "n/a", "CKV_AWS_19")
+    with pytest.raises(TypeError, match="Skips is not a CloudFormation resource"):
+        skip_checks(stack, "a reason that is long enough", "CKV_AWS_19")
+
+
 def test_synth_is_deterministic(
     synthesized: Synthesized, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -20,6 +20,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from safe_sagemaker.checkov import skip_checks
 from safe_sagemaker.constructs.private_network import (
     LAMBDA_NETWORK_INTERFACE_ACTIONS,
     NetworkPlacement,
@@ -184,12 +185,12 @@ class EndpointLogGroupProvider(Construct):
             generated + "which is traced with X-Ray itself",
         )
         if network is None:
-            acknowledge(
-                self.provider,
-                "NIST.800.53.R5-LambdaInsideVPC",
+            outside = (
                 generated
-                + "calling only the Lambda and CloudFormation APIs, and no private resource",
+                + "calling only the Lambda and CloudFormation APIs, and no private resource"
             )
+            acknowledge(self.provider, "NIST.800.53.R5-LambdaInsideVPC", outside)
+            skip_checks(self.provider.node.find_child("framework-onEvent"), outside, "CKV_AWS_117")
         acknowledge(
             self.framework_role,
             "AwsSolutions-IAM5",

@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from safe_sagemaker.checkov import skip_checks
 from safe_sagemaker.nag import acknowledge
 
 _Service = ec2.InterfaceVpcEndpointAwsService
@@ -108,15 +109,13 @@ def allow_network_interfaces(
         "function or model configuration, not by this role."
     )
     acknowledge(policy, "AwsSolutions-IAM5", reason, findings=("Resource::*",))
-    # checkov reads skips with their reasons from the resource's Metadata: CKV_AWS_111 (writes
-    # on '*'), and CKV_AWS_109 (permissions management on '*') for SageMaker, which lets its
-    # service account use the interfaces it creates (CreateNetworkInterfacePermission).
+    # checkov: CKV_AWS_111 (writes on '*'), and CKV_AWS_109 (permissions management on '*') for
+    # SageMaker, which lets its service account use the interfaces it creates
+    # (CreateNetworkInterfacePermission).
     skips = ["CKV_AWS_111"] + (
         ["CKV_AWS_109"] if any(a.endswith("NetworkInterfacePermission") for a in actions) else []
     )
-    policy.node.default_child.add_metadata(  # type: ignore[union-attr]
-        "checkov", {"skip": [{"id": check, "comment": reason} for check in skips]}
-    )
+    skip_checks(policy, reason, *skips)
     return policy
 
 

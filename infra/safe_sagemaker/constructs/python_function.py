@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from safe_sagemaker.checkov import skip_checks
 from safe_sagemaker.constructs.grants import service_principal
 from safe_sagemaker.constructs.private_network import (
     LAMBDA_NETWORK_INTERFACE_ACTIONS,
@@ -163,13 +164,13 @@ class PythonFunction(Construct):
             )
             self.function.node.add_dependency(self.network_interfaces_policy)
         else:
-            acknowledge(
-                self.function,
-                "NIST.800.53.R5-LambdaInsideVPC",
+            reason = (
                 "the function reaches only AWS service APIs (TLS, SigV4-signed, authorized by "
                 "its role) and no private resource; outside a VPC it needs no NAT or interface "
-                "endpoints to do so",
+                "endpoints to do so"
             )
+            acknowledge(self.function, "NIST.800.53.R5-LambdaInsideVPC", reason)
+            skip_checks(self.function, reason, "CKV_AWS_117")
         policy = self.role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(
