@@ -3,7 +3,8 @@
 checkov reads a resource's skips from its CloudFormation Metadata
 (``checkov: {skip: [{id, comment}]}``). A finding that concerns one resource is skipped there,
 next to the resource and with the reason, rather than for the whole template in
-``.checkov.yaml``; each skip here has a cdk-nag acknowledgement with the same reason.
+``.checkov.yaml``. Where cdk-nag checks the same thing, its acknowledgement on the resource
+gives the same reason.
 """
 
 from __future__ import annotations

@@ -230,10 +230,6 @@ class DataQualityMonitor(Construct):
                 s3_upload_mode="EndOfJob",
             )
         )
-        # The schedule needs the definition's name, which the resource does not return, so the
-        # name is set here. Every property of a definition forces its replacement, and a named
-        # resource cannot be replaced under the same name: the name carries a hash of the
-        # settings, so a change of settings is a change of name.
         vpc_config = (
             sagemaker.CfnDataQualityJobDefinition.VpcConfigProperty(
                 subnets=[subnet.subnet_id for subnet in network.subnets],
@@ -242,6 +238,10 @@ class DataQualityMonitor(Construct):
             if network is not None
             else None
         )
+        # The schedule needs the definition's name, which the resource does not return, so the
+        # name is set here. Every property of a definition forces its replacement, and a named
+        # resource cannot be replaced under the same name: the name carries a hash of the
+        # settings, so a change of settings is a change of name.
         placement = (
             # Resolved, so that IDs of resources in the stack hash as their logical ids.
             [Stack.of(self).resolve([vpc_config.subnets, vpc_config.security_group_ids])]
