@@ -217,6 +217,52 @@ def test_preview_a_model_change_across_nested_templates(
     assert (plan["shared"], plan["risks"]) == (inline["shared"], [])
 
 
+@pytest.mark.parametrize(
+    "case", ["into nested stacks", "out of nested stacks", "into nested stacks, new version"]
+)
+def test_preview_a_switch_of_nested_model_stacks_is_a_risk_for_each_model(
+    run: Run, nested: NestedSynth, synthesized: Synthesized, case: str
+) -> None:
+    """Switching nested_model_stacks on a deployed environment moves every model's resources
+    between stacks, which CloudFormation does by creating them anew before deleting the old:
+    one plan per model, naming both stacks, and a risk each. With the endpoint's name unchanged
+    the deploy fails (the name exists); with a new version it would skip the blue/green."""
+    one_stack = synthesized.outdir
+    before, after = {
+        "into nested stacks": (one_stack, nested.before),
+        "out of nested stacks": (nested.before, one_stack),
+        "into nested stacks, new version": (one_stack, nested.after),
+    }[case]
+    result = run(
+        "--environments", nested.environments, "preview", "--env", "prod",
+        "--from", before, "--to", after, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    plan = json.loads(result.stdout)
+    assert [m["model"] for m in plan["models"]] == ["churn-xgboost", "fraud-detector"]
+    retrained = case.endswith("new version")
+    for model in plan["models"]:
+        name = model["model"]
+        assert model["moved"] == (["", name] if case.startswith("into") else [name, ""])
+        assert {c["action"] for c in model["changes"]} == {"add", "remove"}
+        renamed = retrained and name == "fraud-detector"
+        assert model["new_endpoint"] is renamed
+        assert (model["blue"] == model["green"]) is not renamed
+    reasons = [r["reason"] for r in plan["risks"]]
+    assert len(reasons) == 2
+    assert all("(nested_model_stacks was switched)" in reason for reason in reasons)
+    assert "already exist, so the deploy fails and rolls back" in reasons[0]
+    assert ("without CodeDeploy's canary" in reasons[1]) is retrained
+    text = run(
+        "--environments", nested.environments, "preview", "--env", "prod",
+        "--from", before, "--to", after,
+    ).output  # fmt: skip
+    source, target = f"{STACK}", "nested stack churn-xgboost"
+    if not case.startswith("into"):
+        source, target = target, source
+    assert f"churn-xgboost: MOVES from {source} into {target} (" in text
+
+
 def nested_out(folder: Path, parent: dict[str, Any], nested: dict[str, dict[str, Any]]) -> Path:
     """A cdk.out holding ProdStack's template and its nested templates (by file name)."""
     folder.mkdir()

@@ -104,6 +104,23 @@ def test_risks_come_first_and_the_line_is_cut_to_the_limit() -> None:
     )
 
 
+def test_a_model_that_moves_between_stacks() -> None:
+    """A switch of nested_model_stacks: the preview's risk, then the model as moved."""
+    changes = [{"action": action, "type": "AWS::Lambda::Function", "path": "x"}
+               for action in ("add", "remove")]  # fmt: skip
+    document = {
+        "models": [{"model": "scorer", "new_endpoint": False, "moved": ["", "scorer"],
+                    "changes": changes}],
+        "shared": [],
+        "risks": [{"path": "scorer/scorer/Endpoint/Resource", "type": "AWS::SageMaker::Endpoint",
+                   "reason": "moves"}],
+    }  # fmt: skip
+    assert summarize_preview(document) == (
+        "1 risk(s). RISK scorer/scorer/Endpoint/Resource (AWS::SageMaker::Endpoint): moves. "
+        "scorer: MOVES between stacks (1 add, 1 remove)."
+    )
+
+
 def test_when_the_preview_cannot_run(tmp_path: Path) -> None:
     preview, stderr = tmp_path / "preview.json", tmp_path / "preview.err"
     preview.write_text("")

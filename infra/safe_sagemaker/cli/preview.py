@@ -158,6 +158,15 @@ def render(result: ReleasePlan, costs: dict[str, float | None]) -> None:
     out.print(f"[bold]{result.stack}[/bold]: {len(result.risks)} risk(s)")
     for model in result.models:
         summary = _summary(model.changes)
+        if model.moved is not None:
+            source, target = (
+                f"nested stack {stack}" if stack else result.stack for stack in model.moved
+            )
+            out.print(
+                f"  {model.model}: MOVES from {source} into {target} ({summary}), see the risk",
+                highlight=False,
+            )
+            continue
         if model.in_place:
             out.print(
                 f"  {model.model}: UPDATED IN PLACE {model.green} (SageMaker's own rollout)",

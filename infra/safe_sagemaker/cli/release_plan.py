@@ -67,6 +67,9 @@ class ModelPlan:
     overlap_instances: int | None = None
     instance_type: str | None = None
     changes: list[Change] = field(default_factory=list)
+    # The stack the model's resources move out of and into ("" for the top-level one, else
+    # the nested stack's construct path), when nested_model_stacks was switched; else None.
+    moved: tuple[str, str] | None = None
 
 
 @dataclass
@@ -156,15 +159,22 @@ class _Side:
         key = self._by_path.get(path)
         return None if key is None else self.resources[key]
 
-    def models(self) -> list[str]:
-        """Each model's root: the construct path of its ServedModel below the stack (its name
-        in one stack, ``<name>/<name>`` in a nested stack of its own)."""
-        found = []
+    def models(self) -> dict[str, str]:
+        """Each model's root by its name: the construct path of its ServedModel below the
+        stack (its name in one stack, ``<name>/<name>`` in a nested stack of its own)."""
+        found = {}
         for key, resource in self.resources.items():
             path = self.path(key)
             if resource["Type"] == "AWS::SageMaker::Endpoint" and path.endswith(ENDPOINT_SUFFIX):
-                found.append(path.removesuffix(ENDPOINT_SUFFIX).rstrip("/"))
+                root = path.removesuffix(ENDPOINT_SUFFIX).rstrip("/")
+                found[root.rsplit("/", 1)[-1]] = root
         return found
+
+    def stack_of(self, root: str) -> str:
+        """The construct path of the nested stack that holds the model at ``root``, or ""
+        (the top-level stack)."""
+        key = self._by_path[f"{root}/{ENDPOINT_SUFFIX}"]
+        return self.scopes.get(key[0], TOP)
 
     def home(self, root: str) -> str | None:
         """The path below which everything belongs to the model at ``root``: its nested stack's
@@ -203,12 +213,13 @@ def field_changes(before: Any, after: Any, where: str) -> list[FieldChange]:
 
 
 def _causes(
-    old: _Side, new: _Side, model: str, blue: str | None, green: str | None
+    old: _Side, new: _Side, roots: tuple[str, str], blue: str | None, green: str | None
 ) -> list[FieldChange]:
+    """``roots``: the model's root on the old side and on the new side."""
     causes = []
     for suffix in DEFINING_SUFFIXES:
-        before = (old.at(f"{model}/{suffix}") or {}).get("Properties", {})
-        after = (new.at(f"{model}/{suffix}") or {}).get("Properties", {})
+        before = (old.at(f"{roots[0]}/{suffix}") or {}).get("Properties", {})
+        after = (new.at(f"{roots[1]}/{suffix}") or {}).get("Properties", {})
         if blue and green:
             # Values that name the endpoint (the capture prefix) follow it; they are no cause.
             before = json.loads(json.dumps(before).replace(blue, green))
@@ -289,26 +300,35 @@ def release_plan(
                 change = Change(action, side.resources[key]["Type"], side.path(key))
                 changes.append((key, change))
 
-    models = sorted(set(old.models()) | set(new.models()))
+    old_models, new_models = old.models(), new.models()
     plans = []
-    homes = []
-    for model in models:
-        home = new.home(model) or old.home(model) or model
+    homes: list[str] = []
+    found: list[Risk] = []
+    for name in sorted(old_models.keys() | new_models.keys()):
+        model = new_models.get(name) or old_models[name]
+        was = old_models.get(name, model)
         # A model's own: what is below it (in its nested stack, if it has one) and the nested
-        # stack itself.
-        scope = (f"{home}/", f"{home}.NestedStack/")
-        homes.append(scope)
-        blue, green = _endpoint_name(old, model), _endpoint_name(new, model)
+        # stack itself, on both sides (a switch of nested_model_stacks moves it).
+        scope = tuple(
+            f"{home}{suffix}"
+            for home in {new.home(model) or model, old.home(was) or was}
+            for suffix in ("/", ".NestedStack/")
+        )
+        homes += scope
+        blue, green = _endpoint_name(old, was), _endpoint_name(new, model)
         mine = [c for _, c in changes if c.path.startswith(scope)]
         model_plan = ModelPlan(
-            model=model.rsplit("/", 1)[-1],
+            model=name,
             new_endpoint=green is not None and green != blue,
             blue=blue,
             green=green,
         )
         model_plan.changes = mine
+        if name in old_models and name in new_models and was != model:
+            model_plan.moved = (old.stack_of(was), new.stack_of(model))
+            found.append(_move_risk(model, model_plan.moved, blue, green))
         if model_plan.new_endpoint:
-            model_plan.causes = _causes(old, new, model, blue, green)
+            model_plan.causes = _causes(old, new, (was, model), blue, green)
             strategy, wait = _strategy(new, model)
             model_plan.strategy = strategy
             if strategy is not None:
@@ -320,7 +340,7 @@ def release_plan(
             c.path == f"{model}/{DEFINING_SUFFIXES[1]}" and c.action == "replace" for c in mine
         ):
             model_plan.in_place = True
-            model_plan.causes = _causes(old, new, model, None, None)
+            model_plan.causes = _causes(old, new, (was, model), None, None)
             model_plan.strategy = f"endpoint-guardrails {policy.mode}"
             fleet, model_plan.instance_type = _fleet(new, model)
             size = fleet or 1
@@ -328,9 +348,35 @@ def release_plan(
             batch = policy.maximum_batch_size
             model_plan.overlap_instances = batch.instances(size) if batch else fleet
         plans.append(model_plan)
-    in_models = tuple(prefix for scope in homes for prefix in scope)
-    shared = [c for _, c in changes if not c.path.startswith(in_models)]
-    return ReleasePlan(stack, plans, shared, risks(old, new, changes))
+    shared = [c for _, c in changes if not c.path.startswith(tuple(homes))]
+    return ReleasePlan(stack, plans, shared, found + risks(old, new, changes))
+
+
+def _move_risk(root: str, moved: tuple[str, str], blue: str | None, green: str | None) -> Risk:
+    """CloudFormation does not move resources between stacks: it creates the model's resources
+    in the stack they move into, then deletes them from the one they leave."""
+    where = {TOP: "the stack"}
+    if green == blue:
+        # The endpoint and its rollback alarms are named after it.
+        outcome = (
+            f"the endpoint {green} and its rollback alarms already exist, so the deploy fails "
+            "and rolls back"
+        )
+    else:
+        # The new stack's alias starts at its version: CodeDeploy shifts only an existing one.
+        outcome = (
+            f"the API switches to the new endpoint {green} at once, without CodeDeploy's "
+            "canary, hooks or rollback alarms"
+        )
+    return Risk(
+        f"{root}/{ENDPOINT_SUFFIX}",
+        "AWS::SageMaker::Endpoint",
+        f"moves from {where.get(moved[0], f'nested stack {moved[0]}')} into "
+        f"{where.get(moved[1], f'nested stack {moved[1]}')} (nested_model_stacks was "
+        f"switched): CloudFormation creates its resources there before it deletes the old "
+        f"ones, and {outcome}. Keep nested_model_stacks as the environment was created, or "
+        "create the environment anew under another stack name",
+    )
 
 
 def risks(old: _Side, new: _Side, changes: list[tuple[Key, Change]]) -> list[Risk]:

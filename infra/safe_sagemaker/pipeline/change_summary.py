@@ -43,6 +43,9 @@ def _short(value: Any) -> str:
 
 def _model(model: Mapping[str, Any]) -> str:
     name = model["model"]
+    if model.get("moved"):
+        # The preview's risk for it says why and what to do.
+        return f"{name}: MOVES between stacks ({_counts(model['changes'])})"
     if not model["new_endpoint"]:
         return f"{name}: no new endpoint ({_counts(model['changes']) or 'no change'})"
     text = f"{name}: NEW ENDPOINT {model['green']}"
