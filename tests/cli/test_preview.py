@@ -222,3 +222,45 @@ def test_missing_stack(
     )
     assert result.exit_code == 3
     assert one_line_error(result).startswith("Error: stack ProdStack not found in us-east-1")
+
+
+def without_model(template: dict[str, Any], name: str) -> dict[str, Any]:
+    """``template`` without the resources of the model ``name`` (its route stays: a hand edit
+    that is enough for the plan, which finds models by their endpoints)."""
+    fewer = copy.deepcopy(template)
+    fewer["Resources"] = {
+        logical_id: resource
+        for logical_id, resource in fewer["Resources"].items()
+        if not resource["Metadata"]["aws:cdk:path"].startswith(f"{STACK}/{name}/")
+    }
+    return fewer
+
+
+@pytest.mark.parametrize("case", ["added", "removed"])
+def test_a_model_added_or_removed_is_no_rollout(
+    run: Run, synthesized: Synthesized, tmp_path: Path, case: str
+) -> None:
+    """A new model's endpoint is created with nothing beside it and nothing to shift (its alias
+    starts at its version): no causes, canary or overlap; a removed one is deleted."""
+    full = synthesized.templates[STACK]
+    fewer = without_model(full, "churn-xgboost")
+    before, after = (fewer, full) if case == "added" else (full, fewer)
+    result = preview(run, tmp_path, before, after, "--json")
+    assert result.exit_code == 0, result.output
+    churn = {m["model"]: m for m in json.loads(result.stdout)["models"]}["churn-xgboost"]
+    endpoint = PROD.endpoint_name(next(m for m in PROD.models if m.name == "churn-xgboost"))
+    added = case == "added"
+    assert (churn["added"], churn["removed"], churn["new_endpoint"]) == (added, not added, added)
+    assert (churn["blue"], churn["green"]) == ((None, endpoint) if added else (endpoint, None))
+    assert {change["action"] for change in churn["changes"]} == {"add" if added else "remove"}
+    assert (churn["causes"], churn["strategy"], churn["overlap_instances"]) == ([], None, None)
+    assert churn["overlap_cost"] is None
+    text = run(
+        "preview", "--env", "prod", "--from", tmp_path / "a", "--to", tmp_path / "b"
+    ).output  # fmt: skip
+    if added:
+        assert f"churn-xgboost: NEW MODEL, endpoint {endpoint} created (" in text
+        assert "without a canary (nothing to shift from)" in text
+    else:
+        assert f"churn-xgboost: REMOVED, endpoint {endpoint} deleted with its route" in text
+    assert "beside" not in text

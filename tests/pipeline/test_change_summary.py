@@ -121,6 +121,25 @@ def test_a_model_that_moves_between_stacks() -> None:
     )
 
 
+def test_a_model_added_and_one_removed() -> None:
+    def plan(name: str, action: str, **fields: Any) -> dict[str, Any]:
+        change = {"action": action, "type": "AWS::SageMaker::Endpoint", "path": "x"}
+        return {"model": name, "changes": [change], **fields}
+
+    document = {
+        "models": [
+            plan("new", "add", new_endpoint=True, added=True, blue=None, green="prod-new"),
+            plan("old", "remove", new_endpoint=False, removed=True, blue="prod-old", green=None),
+        ],
+        "shared": [],
+        "risks": [],
+    }
+    assert summarize_preview(document) == (
+        "0 risk(s). new: NEW MODEL, endpoint prod-new (1 add). "
+        "old: REMOVED, endpoint prod-old (1 remove)."
+    )
+
+
 def test_when_the_preview_cannot_run(tmp_path: Path) -> None:
     preview, stderr = tmp_path / "preview.json", tmp_path / "preview.err"
     preview.write_text("")

@@ -167,6 +167,21 @@ def render(result: ReleasePlan, costs: dict[str, float | None]) -> None:
                 highlight=False,
             )
             continue
+        if model.added:
+            out.print(
+                f"  {model.model}: NEW MODEL, endpoint {model.green} created ({summary}): it "
+                f"serves once its route is deployed, about {model.rollout_minutes:g} min, "
+                "without a canary (nothing to shift from)",
+                highlight=False,
+            )
+            continue
+        if model.removed:
+            out.print(
+                f"  {model.model}: REMOVED, endpoint {model.blue} deleted with its route and "
+                f"functions ({summary})",
+                highlight=False,
+            )
+            continue
         if model.in_place:
             out.print(
                 f"  {model.model}: UPDATED IN PLACE {model.green} (SageMaker's own rollout)",
@@ -243,7 +258,9 @@ def preview(
     create_minutes = load_prices(prices_path)["endpoint_create_minutes"]
     result = release_plan(deployed, synthesized, stack, create_minutes)
     costs = {
-        m.model: overlap_cost(m, prices_path) for m in result.models if m.new_endpoint or m.in_place
+        m.model: overlap_cost(m, prices_path)
+        for m in result.models
+        if (m.new_endpoint or m.in_place) and not m.added
     }
     if as_json:
         document = result.as_json()

@@ -70,6 +70,10 @@ class ModelPlan:
     # The stack the model's resources move out of and into ("" for the top-level one, else
     # the nested stack's construct path), when nested_model_stacks was switched; else None.
     moved: tuple[str, str] | None = None
+    # A model the deploy adds (its endpoint is created, with no blue beside it and nothing to
+    # shift: its new alias starts at its version) or removes (endpoint, functions and route).
+    added: bool = False
+    removed: bool = False
 
 
 @dataclass
@@ -327,7 +331,12 @@ def release_plan(
         if name in old_models and name in new_models and was != model:
             model_plan.moved = (old.stack_of(was), new.stack_of(model))
             found.append(_move_risk(model, model_plan.moved, blue, green))
-        if model_plan.new_endpoint:
+        if name not in old_models or name not in new_models:
+            model_plan.added, model_plan.removed = name not in old_models, name not in new_models
+            if model_plan.added:
+                model_plan.rollout_minutes = create_minutes
+                _, model_plan.instance_type = _fleet(new, model)
+        elif model_plan.new_endpoint:
             model_plan.causes = _causes(old, new, (was, model), blue, green)
             strategy, wait = _strategy(new, model)
             model_plan.strategy = strategy

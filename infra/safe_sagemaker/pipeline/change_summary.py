@@ -46,6 +46,10 @@ def _model(model: Mapping[str, Any]) -> str:
     if model.get("moved"):
         # The preview's risk for it says why and what to do.
         return f"{name}: MOVES between stacks ({_counts(model['changes'])})"
+    if model.get("added"):
+        return f"{name}: NEW MODEL, endpoint {model['green']} ({_counts(model['changes'])})"
+    if model.get("removed"):
+        return f"{name}: REMOVED, endpoint {model['blue']} ({_counts(model['changes'])})"
     if not model["new_endpoint"]:
         return f"{name}: no new endpoint ({_counts(model['changes']) or 'no change'})"
     text = f"{name}: NEW ENDPOINT {model['green']}"
