@@ -264,3 +264,22 @@ def test_a_model_added_or_removed_is_no_rollout(
     else:
         assert f"churn-xgboost: REMOVED, endpoint {endpoint} deleted with its route" in text
     assert "beside" not in text
+
+
+def test_a_strategy_switch_is_the_first_cause_of_the_new_endpoint(
+    run: Run, synthesized: Synthesized, tmp_path: Path
+) -> None:
+    """churn-xgboost from endpoint-guardrails to frontend-alias, by hand: its endpoint loses
+    SageMaker's DeploymentConfig and gets a name of the frontend-alias scheme."""
+    after = copy.deepcopy(synthesized.templates[STACK])
+    endpoint = by_path(after, "churn-xgboost/Endpoint/Resource")["Properties"]
+    del endpoint["DeploymentConfig"]
+    endpoint["EndpointName"] += "-af32c7d7"
+    result = preview(run, tmp_path, synthesized.templates[STACK], after, "--json")
+    churn = {m["model"]: m for m in json.loads(result.stdout)["models"]}["churn-xgboost"]
+    assert churn["new_endpoint"] is True
+    assert churn["causes"][0] == {
+        "field": "deployment.strategy",
+        "before": "endpoint-guardrails",
+        "after": "frontend-alias",
+    }

@@ -233,6 +233,17 @@ def _causes(
     return [c for c in causes if ".Ref" not in c.field and ".Fn::" not in c.field]
 
 
+def _strategy_kind(side: _Side, root: str) -> str:
+    return "endpoint-guardrails" if endpoint_update_policy(side, root) else "frontend-alias"
+
+
+def _strategy_switch(old: _Side, new: _Side, roots: tuple[str, str]) -> list[FieldChange]:
+    """A switch of the model's rollout strategy, the cause of a new endpoint name that the
+    Model and EndpointConfig fields do not show."""
+    before, after = _strategy_kind(old, roots[0]), _strategy_kind(new, roots[1])
+    return [] if before == after else [FieldChange("deployment.strategy", before, after)]
+
+
 def _strategy(new: _Side, model: str) -> tuple[str | None, int]:
     group = new.at(f"{model}/Deployment/DeploymentGroup/Resource") or {}
     name = group.get("Properties", {}).get("DeploymentConfigName")
@@ -337,7 +348,9 @@ def release_plan(
                 model_plan.rollout_minutes = create_minutes
                 _, model_plan.instance_type = _fleet(new, model)
         elif model_plan.new_endpoint:
-            model_plan.causes = _causes(old, new, (was, model), blue, green)
+            model_plan.causes = _strategy_switch(old, new, (was, model)) + _causes(
+                old, new, (was, model), blue, green
+            )
             strategy, wait = _strategy(new, model)
             model_plan.strategy = strategy
             if strategy is not None:
