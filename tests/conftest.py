@@ -35,12 +35,14 @@ def _unit_of_work(nodeid: str) -> str:
     return folder if folder in _SHARED_SESSION_FOLDERS else path
 
 
+@pytest.hookimpl(optionalhook=True)  # without xdist (-p no:xdist) pytest has no such hook
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``pytest -n auto --dist loadscope`` (``make test``): each test file is a unit of work, so
-    its module-scoped synths run once, and so is each folder above. Units go out in collection
-    order, which puts the slow ones first (below), so neither worker is left with a long one at
-    the end; xdist's own order (most tests first) would not know which are slow."""
-    if config.getvalue("dist") != "loadscope":
+    """``pytest -n auto`` (``make test``; ``--dist load``, xdist's default with ``-n``, or
+    ``loadscope``): each test file is a unit of work, so its module-scoped synths (and the wheel
+    build) run once, and so is each folder above. Units go out in collection order, which puts
+    the slow ones first (below), so neither worker is left with a long one at the end; xdist's
+    own order (most tests first) would not know which are slow."""
+    if config.getvalue("dist") not in ("load", "loadscope"):
         return None
     from xdist.scheduler import LoadScopeScheduling
 

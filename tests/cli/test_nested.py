@@ -248,10 +248,17 @@ def test_preview_a_switch_of_nested_model_stacks_is_a_risk_for_each_model(
         renamed = retrained and name == "fraud-detector"
         assert model["new_endpoint"] is renamed
         assert (model["blue"] == model["green"]) is not renamed
+        # Created anew, not rolled out: no strategy, duration or overlap of a shift.
+        assert (model["strategy"], model["rollout_minutes"], model["overlap_instances"]) == (
+            None,
+            None,
+            None,
+        )
     reasons = [r["reason"] for r in plan["risks"]]
     assert len(reasons) == 2
     assert all("(nested_model_stacks was switched)" in reason for reason in reasons)
-    assert "already exist, so the deploy fails and rolls back" in reasons[0]
+    assert "already exists, as do the resources named after it" in reasons[0]
+    assert "so the deploy fails and rolls back" in reasons[0]
     assert ("without CodeDeploy's canary" in reasons[1]) is retrained
     text = run(
         "--environments", nested.environments, "preview", "--env", "prod",

@@ -276,10 +276,20 @@ def test_a_strategy_switch_is_the_first_cause_of_the_new_endpoint(
     del endpoint["DeploymentConfig"]
     endpoint["EndpointName"] += "-af32c7d7"
     result = preview(run, tmp_path, synthesized.templates[STACK], after, "--json")
+    assert result.exit_code == 0, result.output
     churn = {m["model"]: m for m in json.loads(result.stdout)["models"]}["churn-xgboost"]
     assert churn["new_endpoint"] is True
     assert churn["causes"][0] == {
         "field": "deployment.strategy",
         "before": "endpoint-guardrails",
         "after": "frontend-alias",
+    }
+    (tmp_path / "back").mkdir()
+    back = preview(run, tmp_path / "back", after, synthesized.templates[STACK], "--json")
+    assert back.exit_code == 0, back.output
+    churn = {m["model"]: m for m in json.loads(back.stdout)["models"]}["churn-xgboost"]
+    assert churn["causes"][0] == {
+        "field": "deployment.strategy",
+        "before": "frontend-alias",
+        "after": "endpoint-guardrails",
     }

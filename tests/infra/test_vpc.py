@@ -317,6 +317,16 @@ def test_the_model_monitor_job_runs_in_its_models_subnets(
         "EnableNetworkIsolation": True,
         "VpcConfig": {"SecurityGroupIds": GROUPS, "Subnets": SUBNETS},
     }
+    # The network-interface policy is the job role's own (the one the definition runs as).
+    ((policy_id, policy),) = [
+        (logical_id, resource)
+        for logical_id, resource in template["Resources"].items()
+        if resource["Metadata"]["aws:cdk:path"].startswith(f"{STACK}/fraud-detector/Monitor/")
+        and resource["Metadata"]["aws:cdk:path"].endswith("/NetworkInterfaces/Resource")
+    ]
+    role = definition["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    assert policy["Properties"]["Roles"] == [{"Ref": role}]
+    assert policy_id in definition["DependsOn"]
 
 
 def test_a_monitor_placed_in_a_vpc_is_a_new_job_definition() -> None:

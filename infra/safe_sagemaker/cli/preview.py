@@ -244,8 +244,9 @@ def preview(
     it, the rollout strategy and its expected duration, what is replaced, updated, added or
     removed (by AWS's resource schemas), and the capacity and cost overlap of the shift.
 
-    Exits 1 when a resource that serves traffic would be replaced or updated in place (a
-    risk), 0 otherwise."""
+    Exits 1 when a resource that serves traffic would be replaced or updated in place, or a
+    model's resources would move between stacks (a risk), 0 otherwise. An added or removed
+    model is no risk: it is what the environment file asks for."""
     stack = context.environment(env_name).stack_name
     deployed = (
         templates_from_dir(from_dir, stack) if from_dir else deployed_templates(context, stack)

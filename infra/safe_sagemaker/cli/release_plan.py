@@ -339,14 +339,16 @@ def release_plan(
             green=green,
         )
         model_plan.changes = mine
-        if name in old_models and name in new_models and was != model:
-            model_plan.moved = (old.stack_of(was), new.stack_of(model))
-            found.append(_move_risk(model, model_plan.moved, blue, green))
         if name not in old_models or name not in new_models:
             model_plan.added, model_plan.removed = name not in old_models, name not in new_models
             if model_plan.added:
                 model_plan.rollout_minutes = create_minutes
                 _, model_plan.instance_type = _fleet(new, model)
+        elif (stacks := (old.stack_of(was), new.stack_of(model)))[0] != stacks[1]:
+            model_plan.moved = stacks
+            found.append(_move_risk(model, stacks, blue, green))
+            # Its resources are created anew, not rolled out: only the causes of a new name.
+            model_plan.causes = _causes(old, new, (was, model), blue, green)
         elif model_plan.new_endpoint:
             model_plan.causes = _strategy_switch(old, new, (was, model)) + _causes(
                 old, new, (was, model), blue, green
@@ -379,10 +381,9 @@ def _move_risk(root: str, moved: tuple[str, str], blue: str | None, green: str |
     in the stack they move into, then deletes them from the one they leave."""
     where = {TOP: "the stack"}
     if green == blue:
-        # The endpoint and its rollback alarms are named after it.
         outcome = (
-            f"the endpoint {green} and its rollback alarms already exist, so the deploy fails "
-            "and rolls back"
+            f"the endpoint {green} already exists, as do the resources named after it (its "
+            "monitoring schedule, endpoint-guardrails alarms), so the deploy fails and rolls back"
         )
     else:
         # The new stack's alias starts at its version: CodeDeploy shifts only an existing one.
@@ -397,7 +398,7 @@ def _move_risk(root: str, moved: tuple[str, str], blue: str | None, green: str |
         f"{where.get(moved[1], f'nested stack {moved[1]}')} (nested_model_stacks was "
         f"switched): CloudFormation creates its resources there before it deletes the old "
         f"ones, and {outcome}. Keep nested_model_stacks as the environment was created, or "
-        "create the environment anew under another stack name",
+        "deploy the models under a new environment name",
     )
 
 

@@ -166,7 +166,10 @@ class DataQualityMonitor(Construct):
             interfaces there and reads the captures and writes the report through the VPC (a
             bucket policy that requires a VPC endpoint holds for the job too); the container
             itself stays network-isolated. The role gets the network-interface permissions
-            SageMaker documents. Default: SageMaker's own network.
+            SageMaker documents. The placement is part of the job definition's name; subnets
+            or security groups made in the same stack count by their logical ids there, so
+            replacing one under the same id needs another change of the definition. Default:
+            SageMaker's own network.
         """
         super().__init__(scope, construct_id)
         if not _NAME.match(endpoint_name):
