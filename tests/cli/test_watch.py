@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -191,3 +192,40 @@ def test_hook_results_come_from_the_lambda_target(stub: Any) -> None:
         ("BeforeAllowTraffic", "Succeeded"),
         ("AllowTraffic", "InProgress"),
     ]
+
+
+def test_the_latest_deployment_is_the_newest_of_every_page(world: World) -> None:
+    """ListDeployments documents no order and pages its answer; BatchGetDeployments takes 25
+    ids. A group with a long history (30 deployments here) still gives its newest one."""
+    from datetime import datetime, timedelta
+
+    import boto3
+    from moto.codedeploy.models import codedeploy_backends
+
+    from safe_sagemaker.cli.context import Context
+    from safe_sagemaker.cli.rollout_reader import RolloutReader
+    from tests.cli.rollout_world import ACCOUNT, APPLICATION, GROUP, REGION
+
+    codedeploy = boto3.client("codedeploy", region_name=REGION)
+    revision = {"revisionType": "AppSpecContent", "appSpecContent": {"content": "{}"}}
+    ids = [world.deployment_id] + [
+        codedeploy.create_deployment(
+            applicationName=APPLICATION, deploymentGroupName=GROUP, revision=revision
+        )["deploymentId"]
+        for _ in range(29)
+    ]
+    # Distinct creation times, one minute apart in the order of creation (moto keeps them naive).
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    deployments = codedeploy_backends[ACCOUNT][REGION].deployments
+    for minute, deployment_id in enumerate(ids):
+        deployments[deployment_id].create_time = (start + timedelta(minutes=minute)).replace(
+            tzinfo=None
+        )
+    reader = RolloutReader(
+        Context(region=REGION), rollout_target(stack_resources(), "fraud-detector", "DevStack")
+    )
+    latest = reader.latest_deployment()
+    assert latest is not None and latest["deploymentId"] == ids[-1]
+    since = reader.latest_deployment(created_after=start + timedelta(minutes=28, seconds=30))
+    assert since is not None and since["deploymentId"] == ids[-1]
+    assert reader.latest_deployment(created_after=start + timedelta(hours=1)) is None

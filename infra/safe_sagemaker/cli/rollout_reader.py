@@ -22,18 +22,42 @@ class RolloutReader:
         self._codedeploy = context.client("codedeploy")
         self._lambda = context.client("lambda")
         self._cloudwatch = context.client("cloudwatch")
+        # The newest deployment seen so far: later polls need only what was created since.
+        self._newest: dict[str, Any] | None = None
 
     def latest_deployment(self, created_after: datetime | None = None) -> dict[str, Any] | None:
-        ids = self._codedeploy.list_deployments(
-            applicationName=self.target.application,
-            deploymentGroupName=self.target.deployment_group,
-        )["deployments"]
-        if not ids:
-            return None
-        found = self._codedeploy.batch_get_deployments(deploymentIds=ids[:25])["deploymentsInfo"]
+        """The group's newest deployment (created after ``created_after``, if given).
+        ListDeployments documents no order and pages its answer, and BatchGetDeployments takes
+        25 ids: every page is read, in batches, and the newest taken by its creation time."""
+        seen = self._newest["createTime"] if self._newest is not None else None
+        since = max((t for t in (created_after, seen) if t is not None), default=None)
+        arguments: dict[str, Any] = {
+            "applicationName": self.target.application,
+            "deploymentGroupName": self.target.deployment_group,
+        }
+        if since is not None:
+            arguments["createTimeRange"] = {"start": since}
+        pages = self._codedeploy.get_paginator("list_deployments").paginate(**arguments)
+        ids = [deployment_id for page in pages for deployment_id in page["deployments"]]
+        found = []
+        for start in range(0, len(ids), 25):
+            batch = ids[start : start + 25]
+            found += self._codedeploy.batch_get_deployments(deploymentIds=batch)["deploymentsInfo"]
+        if not found and self._newest is not None:
+            # The range's start is exclusive somewhere: the newest one, read again (its status).
+            found = [self._get(self._newest["deploymentId"])]
         if created_after is not None:
             found = [d for d in found if d["createTime"] >= created_after]
-        return newest(found)
+        latest = newest(found)
+        if latest is not None:
+            self._newest = latest
+        return latest
+
+    def _get(self, deployment_id: str) -> dict[str, Any]:
+        info: dict[str, Any] = self._codedeploy.get_deployment(deploymentId=deployment_id)[
+            "deploymentInfo"
+        ]
+        return info
 
     def hooks(self, deployment_id: str) -> list[tuple[str, str]]:
         """Lifecycle events of the deployment's Lambda target (BeforeAllowTraffic, ...)."""
@@ -69,9 +93,7 @@ class RolloutReader:
         if deployment_id is None:
             deployment = self.latest_deployment(created_after)
         else:
-            deployment = self._codedeploy.get_deployment(deploymentId=deployment_id)[
-                "deploymentInfo"
-            ]
+            deployment = self._get(deployment_id)
         view = Snapshot(weights=self.weights(), alarms=self.alarm_states())
         if deployment is not None:
             view.deployment_id = deployment["deploymentId"]
