@@ -414,3 +414,37 @@ def test_preview_a_missing_nested_stack(
         f"{partial / file_name} is missing (copy every *.nested.template.json of the cdk.out "
         "along with the stack's template)"
     )
+
+
+@pytest.mark.parametrize("case", ["added", "removed"])
+def test_preview_a_model_added_or_removed_with_its_nested_stack(
+    run: Run, nested: NestedSynth, tmp_path: Path, case: str
+) -> None:
+    """churn-xgboost's nested stack taken out of the parent by hand: as the deployed side it is
+    a new model, as the synthesized side a removed one."""
+    parent, templates = nested.templates(nested.before)
+    fewer = copy.deepcopy(parent)
+    (churn,) = [
+        logical_id
+        for logical_id, resource in fewer["Resources"].items()
+        if resource["Type"] == "AWS::CloudFormation::Stack" and "churnxgboost" in logical_id
+    ]
+    del fewer["Resources"][churn]
+    smaller = nested_out(tmp_path / "fewer", fewer, templates)
+    before, after = (smaller, nested.before) if case == "added" else (nested.before, smaller)
+    result = run(
+        "--environments", nested.environments, "preview", "--env", "prod",
+        "--from", before, "--to", after, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plans = {m["model"]: m for m in json.loads(result.stdout)["models"]}
+    assert (plans["churn-xgboost"]["added"], plans["churn-xgboost"]["removed"]) == (
+        case == "added",
+        case == "removed",
+    )
+    stack = "churn-xgboost.NestedStack/churn-xgboost.NestedStackResource"
+    action = "add" if case == "added" else "remove"
+    assert {"action": action, "type": "AWS::CloudFormation::Stack", "path": stack} in plans[
+        "churn-xgboost"
+    ]["changes"]
+    assert not plans["fraud-detector"]["added"] and not plans["fraud-detector"]["removed"]
