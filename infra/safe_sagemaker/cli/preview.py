@@ -259,9 +259,7 @@ def preview(
     create_minutes = load_prices(prices_path)["endpoint_create_minutes"]
     result = release_plan(deployed, synthesized, stack, create_minutes)
     costs = {
-        m.model: overlap_cost(m, prices_path)
-        for m in result.models
-        if (m.new_endpoint or m.in_place) and not m.added
+        m.model: overlap_cost(m, prices_path) for m in result.models if m.new_endpoint or m.in_place
     }
     if as_json:
         document = result.as_json()

@@ -174,19 +174,12 @@ class _Side:
                 found[root.rsplit("/", 1)[-1]] = root
         return found
 
-    def stack_of(self, root: str) -> str:
-        """The construct path of the nested stack that holds the model at ``root``, or ""
-        (the top-level stack)."""
-        key = self._by_path[f"{root}/{ENDPOINT_SUFFIX}"]
-        return self.scopes.get(key[0], TOP)
-
-    def home(self, root: str) -> str | None:
-        """The path below which everything belongs to the model at ``root``: its nested stack's
-        scope, or the root itself in one stack; None when the model is not on this side."""
+    def stack_of(self, root: str) -> str | None:
+        """The construct path of the nested stack that holds the model at ``root`` (its
+        scope: everything below it is the model's), "" for the top-level stack, None when the
+        model is not on this side."""
         key = self._by_path.get(f"{root}/{ENDPOINT_SUFFIX}")
-        if key is None:
-            return None
-        return self.scopes.get(key[0], root)
+        return None if key is None else self.scopes.get(key[0], TOP)
 
 
 def _endpoint_name(side: _Side, model: str) -> str | None:
@@ -324,9 +317,10 @@ def release_plan(
         was = old_models.get(name, model)
         # A model's own: what is below it (in its nested stack, if it has one) and the nested
         # stack itself, on both sides (a switch of nested_model_stacks moves it).
+        # In one stack everything below the model's root is its own.
         scope = tuple(
             f"{home}{suffix}"
-            for home in {new.home(model) or model, old.home(was) or was}
+            for home in {new.stack_of(model) or model, old.stack_of(was) or was}
             for suffix in ("/", ".NestedStack/")
         )
         homes += scope
@@ -344,9 +338,9 @@ def release_plan(
             if model_plan.added:
                 model_plan.rollout_minutes = create_minutes
                 _, model_plan.instance_type = _fleet(new, model)
-        elif (stacks := (old.stack_of(was), new.stack_of(model)))[0] != stacks[1]:
-            model_plan.moved = stacks
-            found.append(_move_risk(model, stacks, blue, green))
+        elif (moved := _moved(old, new, (was, model))) is not None:
+            model_plan.moved = moved
+            found.append(_move_risk(model, moved, blue, green))
             # Its resources are created anew, not rolled out: only the causes of a new name.
             model_plan.causes = _causes(old, new, (was, model), blue, green)
         elif model_plan.new_endpoint:
@@ -374,6 +368,12 @@ def release_plan(
         plans.append(model_plan)
     shared = [c for _, c in changes if not c.path.startswith(tuple(homes))]
     return ReleasePlan(stack, plans, shared, found + risks(old, new, changes))
+
+
+def _moved(old: _Side, new: _Side, roots: tuple[str, str]) -> tuple[str, str] | None:
+    """The stacks a model on both sides leaves and enters, if they differ."""
+    before, after = old.stack_of(roots[0]), new.stack_of(roots[1])
+    return None if before is None or after is None or before == after else (before, after)
 
 
 def _move_risk(root: str, moved: tuple[str, str], blue: str | None, green: str | None) -> Risk:

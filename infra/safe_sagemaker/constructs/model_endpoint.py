@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, Stack, Token
+from aws_cdk import Duration, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -325,12 +325,7 @@ class ModelEndpoint(Construct):
         resource = alarm.node.default_child
         named = resource.alarm_name if isinstance(resource, cloudwatch.CfnAlarm) else None
         alarm_arn = (
-            Stack.of(self).format_arn(
-                service="cloudwatch",
-                resource="alarm",
-                resource_name=named,
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            )
+            stack_facts(self).arn("cloudwatch", "alarm", named, colon=True)
             if named and not Token.is_unresolved(named)
             else alarm.alarm_arn
         )
@@ -436,12 +431,9 @@ class ModelEndpoint(Construct):
         new fleet). Without ``props`` or ``fleet``, one object per name, namespace, statistic
         and ``period`` object: a ``Metric`` is an immutable value, and the endpoint's and the
         rollback alarms ask for the same ones."""
+        dimensions = {"EndpointName": self.endpoint_name, "VariantName": self.variant_name}
         if fleet is not None:
-            props["dimensions_map"] = {
-                "EndpointName": self.endpoint_name,
-                "VariantName": self.variant_name,
-                "EndpointConfigName": fleet,
-            }
+            props["dimensions_map"] = {**dimensions, "EndpointConfigName": fleet}
         key = (metric_name, namespace, statistic, id(period))
         known = None if props else self._metrics.get(key)
         if known is not None and known[0] is period:
@@ -451,13 +443,7 @@ class ModelEndpoint(Construct):
             metric_name=metric_name,
             statistic=statistic,
             period=period,
-            **{
-                "dimensions_map": {
-                    "EndpointName": self.endpoint_name,
-                    "VariantName": self.variant_name,
-                },
-                **props,
-            },
+            **{"dimensions_map": dimensions, **props},
         )
         if not props:
             self._metrics[key] = (period, metric)
