@@ -148,7 +148,12 @@ class ServedModel(Construct):
             capture_bucket.grant_capture(self.endpoint.role, endpoint_name)
             if model.monitoring is not None:
                 self.monitor = self._add_monitor(
-                    model, endpoint_name, capture_bucket, alerts, data_key
+                    model,
+                    endpoint_name,
+                    capture_bucket,
+                    alerts,
+                    data_key=data_key,
+                    environment_name=environment.name,
                 )
         self.autoscaling: EndpointAutoscaling | None = None
         if model.autoscaling is not None:
@@ -221,7 +226,9 @@ class ServedModel(Construct):
         endpoint_name: str,
         capture_bucket: DataCaptureBucket,
         alerts: AlertsTopic,
+        *,
         data_key: kms.IKey,
+        environment_name: str,
     ) -> DataQualityMonitor:
         assert model.monitoring is not None
         settings = model.monitoring
@@ -234,7 +241,9 @@ class ServedModel(Construct):
             baseline_constraints_uri=settings.baseline_constraints_uri,
             volume_encryption_key=data_key,
             alerts_topic=alerts.topic,
-            dead_letter_queue=alerts.dead_letter_queue,
+            # The findings rule is named after the endpoint, and the environment's endpoint
+            # names start with its name: one statement of the queue's policy for all models.
+            dead_letter_queue=alerts.dead_letter_queue_for_rules(self, f"{environment_name}-*"),
             alarm_action=alerts.alarm_action,
             instance_type=settings.instance_type,
             volume_size_gb=settings.volume_size_gb,

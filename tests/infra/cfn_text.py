@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -37,3 +38,64 @@ def statements(policy_document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+# What an intrinsic value can be at most once deployed: pseudo parameters at their longest in any
+# partition, names CloudFormation generates (<stack>-<logical id>-<suffix>, cut to the
+# resource's limit) at 80 characters, REST API ids at their 10, ARNs with an 80-character
+# resource part.
+_LONGEST_PSEUDO = {
+    "AWS::Partition": "aws-us-gov",
+    "AWS::Region": "ap-southeast-2",
+    "AWS::AccountId": "1" * 12,
+    "AWS::URLSuffix": "amazonaws.com.cn",
+    "AWS::StackName": "S" * 128,
+}
+_GENERATED = "g" * 80
+_ARN = "arn:{}:service:{}:{}:{}".format(
+    *(_LONGEST_PSEUDO[p] for p in ("AWS::Partition", "AWS::Region", "AWS::AccountId")), _GENERATED
+)
+_REF_IS_ARN = {"AWS::SNS::Topic", "AWS::IAM::ManagedPolicy"}
+
+
+def deployed_at_most(value: Any, template: dict[str, Any]) -> Any:
+    """``value`` (a policy document, say) with each intrinsic value replaced by the longest text
+    it can deploy as (above), to measure against a service's size quota. Raises on a function
+    it does not know, rather than guess its length."""
+    if isinstance(value, list):
+        return [deployed_at_most(item, template) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((function, argument),) = value.items()
+        if function in ("Ref", "Fn::GetAtt", "Fn::Join", "Fn::FindInMap"):
+            return _longest(function, argument, template)
+        if function.startswith("Fn::") or function == "Condition":
+            raise ValueError(f"no longest value known for {function}")
+    return {key: deployed_at_most(item, template) for key, item in value.items()}
+
+
+def _longest(function: str, argument: Any, template: dict[str, Any]) -> str:
+    if function == "Fn::FindInMap":
+        mapping, _, attribute = argument
+        entries = template["Mappings"][mapping].values()
+        return max((str(entry[attribute]) for entry in entries), key=len)
+    if function == "Fn::Join":
+        separator, parts = argument
+        return str(separator).join(str(deployed_at_most(part, template)) for part in parts)
+    if function == "Fn::GetAtt":
+        attribute = argument[1]
+        is_arn = attribute.endswith("Arn") or attribute.startswith("Outputs.")
+        return _ARN if is_arn else _GENERATED
+    if argument in _LONGEST_PSEUDO:
+        return _LONGEST_PSEUDO[argument]
+    resource_type = template["Resources"].get(argument, {}).get("Type")
+    if resource_type == "AWS::ApiGateway::RestApi":
+        return "r" * 10
+    # A parameter of a nested stack holds its parent's ARNs and names.
+    return _ARN if resource_type in _REF_IS_ARN or resource_type is None else _GENERATED
+
+
+def compact_length(document: Any) -> int:
+    """Characters of ``document`` as JSON without whitespace, as IAM and SQS count a policy."""
+    return len(json.dumps(document, separators=(",", ":"), ensure_ascii=False))

@@ -9,8 +9,10 @@ import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
+from constructs import Construct
 
 from safe_sagemaker.config import load_environments
+from safe_sagemaker.constructs.alerts_topic import AlertsTopic
 from safe_sagemaker.constructs.capture_bucket import DataCaptureBucket
 from safe_sagemaker.constructs.model_monitor import ANALYZER_ACCOUNTS, HOURLY, DataQualityMonitor
 from tests.conftest import Synthesized
@@ -175,6 +177,8 @@ def test_failed_or_violating_runs_reach_the_alerts_topic(prod: dict[str, Any]) -
         if "MonitoringScheduleArn" in str(rule["Properties"].get("EventPattern"))
     ]
     ((rule_id, rule),) = rules
+    # Named after the endpoint, like the schedule: the alerts queue admits rules by name.
+    assert rule["Properties"]["Name"] == ENDPOINT
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.sagemaker"]
     assert pattern["detail-type"] == ["SageMaker Processing Job State Change"]
@@ -255,3 +259,40 @@ def test_default_schedule_is_hourly() -> None:
 def test_bad_endpoint_name_is_rejected(name: str) -> None:
     with pytest.raises(ValueError, match="endpoint_name"):
         build(endpoint_name=name)
+
+
+def test_monitors_share_one_dead_letter_statement_of_the_alerts_queue() -> None:
+    stack = Stack(App(), "Lib")
+    alerts = AlertsTopic(stack, "Alerts")
+    bucket = DataCaptureBucket(stack, "Capture", bucket_name="lib-capture-bucket")
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    for name in ("lib-a-1", "lib-b-1"):
+        scope = Construct(stack, name)
+        DataQualityMonitor(
+            scope,
+            "Monitor",
+            endpoint_name=name,
+            capture_bucket=bucket,
+            baseline_statistics_uri="s3://baselines-bucket/m/statistics.json",
+            baseline_constraints_uri="s3://baselines-bucket/m/constraints.json",
+            volume_encryption_key=key,
+            alerts_topic=alerts.topic,
+            dead_letter_queue=alerts.dead_letter_queue_for_rules(scope, "lib-*"),
+        )
+        # Asked again (another rule of the same scope), the same reference and statement.
+        alerts.dead_letter_queue_for_rules(scope, "lib-*")
+    template = Template.from_stack(stack).to_json()
+    queue_id = next(iter(resources(template, "AWS::SQS::Queue")))
+    rules = resources(template, "AWS::Events::Rule").values()
+    assert sorted(rule["Properties"]["Name"] for rule in rules) == ["lib-a-1", "lib-b-1"]
+    for rule in rules:
+        (target,) = rule["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    (policy,) = resources(template, "AWS::SQS::QueuePolicy").values()
+    from_rules = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Principal"] == {"Service": "events.amazonaws.com"}
+    ]
+    (statement,) = from_rules
+    assert render(statement["Condition"]["ArnLike"]["aws:SourceArn"]).endswith(":rule/lib-*")

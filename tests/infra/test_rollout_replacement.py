@@ -52,11 +52,13 @@ EXPECTED_REPLACEMENTS = {
     ("AWS::CloudWatch::Alarm", "RollbackAlarms/FrontendErrorRatio/Resource"),
     ("AWS::CloudWatch::Alarm", "RollbackAlarms/ModelLatencyP99/Resource"),
 }
-# Model Monitor watches the live endpoint by name: a monitored model's job definition and
-# schedule follow green (and go away with it on a rollback).
+# Model Monitor watches the live endpoint by name: a monitored model's job definition,
+# schedule and findings rule follow green (and go away with it on a rollback). The rule is
+# named after the endpoint, so blue's findings still reach the alerts until cleanup.
 MONITOR_REPLACEMENTS = {
     ("AWS::SageMaker::DataQualityJobDefinition", "Monitor/JobDefinition"),
     ("AWS::SageMaker::MonitoringSchedule", "Monitor/Resource"),
+    ("AWS::Events::Rule", "Monitor/FindingsRule/Resource"),
 }
 
 

@@ -4,6 +4,7 @@ is versioned."""
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Any
 
 import pytest
@@ -37,6 +38,52 @@ def test_every_rule_target_has_the_alerts_dead_letter_queue(
     for rule in rules.values():
         for target in rule["Properties"]["Targets"]:
             assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue, "Arn"]}}
+
+
+def _admits(statement: dict[str, Any], rule_id: str, rule_name: str | None) -> bool:
+    """Whether ``statement`` lets the rule send: by its ARN, or by a pattern of its name."""
+    condition = statement["Condition"]
+    if condition.get("ArnEquals", {}).get("aws:SourceArn") == {"Fn::GetAtt": [rule_id, "Arn"]}:
+        return True
+    pattern = condition.get("ArnLike", {}).get("aws:SourceArn")
+    arn = f"arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:rule/{rule_name}"
+    return bool(pattern and rule_name) and fnmatch.fnmatchcase(arn, render(pattern))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_dead_letter_queue_admits_each_rule_and_no_other_service(
+    synthesized: Synthesized, stack: str
+) -> None:
+    """Without a statement that admits it, EventBridge cannot put a rule's undelivered event in
+    the queue either, and it is lost. The models' rules share one statement (by name) so that
+    the policy stays within SQS's 20 statements and 8 KB however many models there are."""
+    template = synthesized.templates[stack]
+    queue = dead_letter_queue(template)
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]
+        for p in resources(template, "AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": queue}]
+    ]
+    allowed = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    # SNS for the e-mail subscriptions, where there are any.
+    assert {s["Principal"]["Service"] for s in allowed} <= {
+        "events.amazonaws.com",
+        "sns.amazonaws.com",
+    }
+    from_rules = [s for s in allowed if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    for logical_id, rule in resources(template, "AWS::Events::Rule").items():
+        name = rule["Properties"].get("Name")
+        admitted = [s for s in from_rules if _admits(s, logical_id, name)]
+        assert len(admitted) == 1, logical_id
+    monitored = [
+        r for r in resources(template, "AWS::Events::Rule").values() if "Name" in r["Properties"]
+    ]
+    by_name = [s for s in from_rules if "ArnLike" in s["Condition"]]
+    assert len(by_name) == (1 if monitored else 0)
+    for statement in by_name:
+        assert statement["Condition"]["StringEquals"] == {
+            "aws:SourceAccount": {"Ref": "AWS::AccountId"}
+        }
 
 
 def test_email_subscriptions_redrive_to_the_dead_letter_queue(prod_template: Any) -> None:

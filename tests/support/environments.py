@@ -5,23 +5,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from safe_sagemaker.config import EnvironmentConfig, load_environments
+from safe_sagemaker.config import (
+    ENDPOINT_NAME_MAX_LENGTH,
+    FINGERPRINT_LENGTH,
+    EnvironmentConfig,
+    load_environments,
+)
 
 RESERVED_CONCURRENCY = 10
 
 
-def grown_environment(models: int, *, nested: bool, dashboard: bool = True) -> EnvironmentConfig:
+def grown_environment(
+    models: int, *, nested: bool, dashboard: bool = True, longest_names: bool = False
+) -> EnvironmentConfig:
     """The prod example with its models repeated under new names (``m00-fraud-detector``,
-    ``m01-churn-xgboost``, ...), each model in a nested stack of its own when ``nested``."""
+    ``m01-churn-xgboost``, ...), each model in a nested stack of its own when ``nested``.
+    ``longest_names`` pads each name with ``x`` to the most that an endpoint name with a
+    fingerprint allows (``m00-fraud-detector-xxx...``): the worst case for the size limits
+    that names count in."""
     prod = next(env for env in load_environments() if env.name == "prod")
     raw: dict[str, Any] = prod.model_dump(mode="json")
     kinds = raw["models"]
+    longest = ENDPOINT_NAME_MAX_LENGTH - len(f"{prod.name}--") - FINGERPRINT_LENGTH
+
+    def name(i: int) -> str:
+        short = f"m{i:02d}-{kinds[i % len(kinds)]['name']}"
+        return f"{short}-{'x' * longest}"[:longest] if longest_names else short
+
     # Prod reserves 100 and 50 front-end executions; 50 such models would ask more of an
     # account than Lambda gives (the config refuses over 900), so grown copies reserve 10 each.
     raw["models"] = [
         {
             **kinds[i % len(kinds)],
-            "name": f"m{i:02d}-{kinds[i % len(kinds)]['name']}",
+            "name": name(i),
             "reserved_concurrency": RESERVED_CONCURRENCY,
         }
         for i in range(models)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
@@ -10,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from safe_sagemaker.constructs.alarm_factory import threshold_alarm
@@ -18,6 +20,7 @@ from safe_sagemaker.constructs.dead_letter_queue import dead_letter_queue
 # CloudWatch alarms publish as the service itself, so both the key policy and the topic policy
 # must let it in. (EventBridge rules publish with roles of their own, via grant_publish.)
 _ALARMS = "cloudwatch.amazonaws.com"
+_RULES_DEAD_LETTER_QUEUE = "AlertsDeadLetterQueue"
 
 
 class AlertsTopic(Construct):
@@ -25,8 +28,9 @@ class AlertsTopic(Construct):
     subscriptions, and a dead-letter queue for alerts that could not be delivered.
 
     The queue is the DLQ of every e-mail subscription and is meant for the EventBridge rules
-    that publish here (``targets.SnsTopic(..., dead_letter_queue=dead_letter_queue)``); its
-    alarm ``undelivered_alarm`` says when it holds anything.
+    that publish here (``targets.SnsTopic(..., dead_letter_queue=dead_letter_queue)``, or
+    ``dead_letter_queue_for_rules`` for rules of many models); its alarm
+    ``undelivered_alarm`` says when it holds anything.
 
     Created resources: ``key`` (customer-managed, rotated), ``topic``, ``dead_letter_queue``
     (SSE-SQS, SSL only, 14 days), ``undelivered_alarm``.
@@ -82,6 +86,7 @@ class AlertsTopic(Construct):
             "this queue is itself the dead-letter queue of the alert subscriptions and of the "
             "rules that publish alerts; cdk-nag recognizes only queues' redrive policies",
         )
+        self._rule_name_patterns: set[str] = set()
         for email in emails:
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue)
@@ -98,6 +103,42 @@ class AlertsTopic(Construct):
             description="Alerts could not be delivered (to an e-mail subscription, or from an "
             "EventBridge rule to the topic): read them from the alerts dead-letter queue",
             alarm_action=self.alarm_action,
+        )
+
+    def dead_letter_queue_for_rules(self, scope: Construct, rule_names: str) -> sqs.IQueue:
+        """``dead_letter_queue`` for the EventBridge rules of this account and region whose
+        names match ``rule_names`` (IAM ``ArnLike``: ``*`` for any characters, e.g.
+        ``prod-*``), as a reference in ``scope``'s stack to pass as a target's
+        ``dead_letter_queue``.
+
+        One statement of the queue's policy admits them all, added on the first call for a
+        pattern. Given the queue itself, CDK adds a statement per rule, and SQS takes at most
+        20 statements and 8 KB in a queue's policy: the rules of a 50-model environment would
+        not fit. The rules must have those names (``events.Rule(rule_name=...)``)."""
+        if rule_names not in self._rule_name_patterns:
+            self._rule_name_patterns.add(rule_names)
+            stack = Stack.of(self)
+            self.dead_letter_queue.add_to_resource_policy(
+                iam.PolicyStatement(
+                    actions=["sqs:SendMessage"],
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    resources=[self.dead_letter_queue.queue_arn],
+                    conditions={
+                        "ArnLike": {
+                            "aws:SourceArn": stack.format_arn(
+                                service="events", resource="rule", resource_name=rule_names
+                            )
+                        },
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                    },
+                )
+            )
+        # A reference has no policy of its own to add to, so CDK adds no statement per rule.
+        existing = scope.node.try_find_child(_RULES_DEAD_LETTER_QUEUE)
+        if existing is not None:
+            return cast(sqs.IQueue, existing)
+        return sqs.Queue.from_queue_arn(
+            scope, _RULES_DEAD_LETTER_QUEUE, self.dead_letter_queue.queue_arn
         )
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:

@@ -114,8 +114,10 @@ class DataQualityMonitor(Construct):
     ``TriggeredRules`` metric, so the finding also has an alarm state for dashboards and the
     same alarm action as every other alarm.
 
-    The schedule is named after the endpoint: a new (green) endpoint gets a new schedule, and
-    the old one goes with the old endpoint.
+    The schedule and the rule are named after the endpoint: a new (green) endpoint gets a new
+    schedule and rule, and the old ones go with the old endpoint. Rules named alike can share a
+    dead-letter queue through one statement of its policy
+    (``AlertsTopic.dead_letter_queue_for_rules``).
 
     Created resources: ``role``, ``job_definition``, ``schedule``, ``rule``, ``alarm``, and
     with ``network`` the role's ``network_interfaces_policy``.
@@ -142,7 +144,8 @@ class DataQualityMonitor(Construct):
         network: NetworkPlacement | None = None,
     ) -> None:
         """
-        :param endpoint_name: the monitored endpoint's literal name; also the schedule's name.
+        :param endpoint_name: the monitored endpoint's literal name; also the schedule's
+            and the rule's name.
         :param capture_bucket: the bucket the endpoint captures to.
         :param baseline_statistics_uri: ``s3://`` URI of the baseline ``statistics.json``.
         :param baseline_constraints_uri: ``s3://`` URI of the baseline ``constraints.json``.
@@ -344,6 +347,7 @@ class DataQualityMonitor(Construct):
         self.rule = events.Rule(
             self,
             "FindingsRule",
+            rule_name=endpoint_name,
             description=f"Failed or violating Model Monitor executions on {endpoint_name}",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
