@@ -5,6 +5,8 @@ finite retention. Production only, by default."""
 from __future__ import annotations
 
 import json
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,14 +15,16 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk.assertions import Template
 
 from safe_sagemaker.config import load_environments
-from safe_sagemaker.constructs.api_canary import ApiCanary, CanaryRoute
+from safe_sagemaker.constructs.api_canary import CODE, ApiCanary, CanaryRoute
 from safe_sagemaker.nag import add_nag_checks
 from tests.conftest import Synthesized
 from tests.infra.cfn_text import as_list, render, resources, statements
+from tests.support.lambda_modules import load_module
 
 ENVS = {env.name: env for env in load_environments()}
 PROD = ENVS["prod"]
 ROUTE = CanaryRoute("m1", "/models/m1/invocations", "application/json", "{}")
+canary_script = load_module("api_canary", CODE / "python" / "api_canary.py")
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +55,16 @@ def role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, An
     ]
 
 
-def test_canary_calls_every_model_route_on_schedule(prod: dict[str, Any]) -> None:
+def staged_code(synthesized: Synthesized, code: dict[str, Any]) -> Path:
+    """The staged file of the canary's ``Code`` (an S3 key ``<asset hash>.zip``)."""
+    asset_hash = render(code["S3Key"]).removesuffix(".zip")
+    manifest = json.loads((synthesized.outdir / "ProdStack.assets.json").read_text())
+    return synthesized.outdir / manifest["files"][asset_hash]["source"]["path"]
+
+
+def test_canary_calls_every_model_route_on_schedule(
+    prod: dict[str, Any], synthesized: Synthesized
+) -> None:
     _, canary = the(prod, "AWS::Synthetics::Canary")
     props = canary["Properties"]
     assert props["RuntimeVersion"] == "syn-python-selenium-7.0"
@@ -60,12 +73,17 @@ def test_canary_calls_every_model_route_on_schedule(prod: dict[str, Any]) -> Non
     assert props["StartCanaryAfterCreation"] is True
     assert props["ProvisionedResourceCleanup"] == "AUTOMATIC"
     variables = props["RunConfig"]["EnvironmentVariables"]
+    assert set(variables) == {"BASE_URL", "SIGN_REQUESTS"}
     api_id, _ = the(prod, "AWS::ApiGateway::RestApi")
     base = render(variables["BASE_URL"])
     assert base.startswith(f"https://<{api_id}>.execute-api.<AWS::Region>.")
     assert base.endswith("/")
-    routes = json.loads(variables["ROUTES"])
-    assert routes == [
+    # The routes are in the script's archive, where the script reads them.
+    with zipfile.ZipFile(staged_code(synthesized, props["Code"])) as archive:
+        assert sorted(archive.namelist()) == ["python/api_canary.py", "python/routes.json"]
+        assert archive.read("python/api_canary.py") == (CODE / "python/api_canary.py").read_bytes()
+        routes_json = archive.read("python/routes.json").decode()
+    assert json.loads(routes_json) == [
         {
             "name": model.name,
             "path": f"/models/{model.name}/invocations",
@@ -73,6 +91,10 @@ def test_canary_calls_every_model_route_on_schedule(prod: dict[str, Any]) -> Non
             "body": model.canary_sample.body,
         }
         for model in PROD.models
+    ]
+    settings = canary_script.Settings.load({"BASE_URL": "https://api.example/v1/"}, routes_json)
+    assert [route.url for route in settings.routes] == [
+        f"https://api.example/v1/models/{model.name}/invocations" for model in PROD.models
     ]
     # The production API uses IAM auth: every request is signed.
     assert PROD.api.auth == "iam"

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, FileSystem, Stack
 
+from safe_sagemaker import archives
 from safe_sagemaker.constructs import powertools_layer
 from safe_sagemaker.constructs.powertools_layer import PowertoolsLayer
 from safe_sagemaker.constructs.python_function import code_from_folder
@@ -98,7 +99,7 @@ def test_a_wrong_archive_in_the_cache_cannot_take_the_good_key(
 ) -> None:
     """The cache is keyed by the files that went in, but the asset by the zip that comes out:
     an archive damaged or replaced in the cache is uploaded under a key of its own."""
-    monkeypatch.setattr(powertools_layer, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(archives, "CACHE_DIR", tmp_path / "cache")
     first_hash, _ = layer_asset(tmp_path / "first")
     assert first_hash == bundled_layer[0]  # a fresh build reproduces the cached one exactly
     (cached,) = (tmp_path / "cache").iterdir()
@@ -113,8 +114,8 @@ def test_a_read_only_checkout_builds_the_same_archive_elsewhere(
 ) -> None:
     blocker = tmp_path / "read-only"
     blocker.write_text("")  # a file where the cache folder would go: creating it fails
-    monkeypatch.setattr(powertools_layer, "CACHE_DIR", blocker / "lambda-layers")
-    monkeypatch.setattr(powertools_layer, "_FALLBACK_CACHE_DIR", tmp_path / "fallback")
+    monkeypatch.setattr(archives, "CACHE_DIR", blocker / "safe-sagemaker")
+    monkeypatch.setattr(archives, "FALLBACK_CACHE_DIR", tmp_path / "fallback")
     archive = powertools_layer.layer_archive(powertools_layer.layer_distributions())
     assert archive.parent == tmp_path / "fallback"
     assert archive.read_bytes() == bundled_layer[1].read_bytes()

@@ -39,6 +39,8 @@ MAX_QUEUE_POLICY_STATEMENTS = 20
 MAX_BUCKET_POLICY = 20_480
 MAX_KEY_POLICY = 32_768
 MAX_DASHBOARD_WIDGETS = 500
+# A Lambda function's (and a Synthetics canary's) environment variables, all together.
+MAX_ENVIRONMENT = 4_096
 NESTED = "AWS::CloudFormation::Stack"
 
 
@@ -95,8 +97,9 @@ def test_every_template_is_within_cloudformation_limits(grown: Grown) -> None:
         assert path.stat().st_size <= MAX_TEMPLATE_BYTES, path.name
 
 
-def _policy_sizes(template: dict[str, Any]) -> Iterator[tuple[str, int, int]]:
-    """``(what, size, quota)`` of each policy document of ``template``, at its longest."""
+def _sizes(template: dict[str, Any]) -> Iterator[tuple[str, int, int]]:
+    """``(what, size, quota)`` of each policy document and environment of ``template``, at its
+    longest."""
     inline: dict[str, int] = {}
     for logical_id, resource in template["Resources"].items():
         kind, properties = resource["Type"], resource.get("Properties", {})
@@ -131,17 +134,24 @@ def _policy_sizes(template: dict[str, Any]) -> Iterator[tuple[str, int, int]]:
             yield logical_id, size(properties["PolicyDocument"]), MAX_BUCKET_POLICY
         elif kind == "AWS::KMS::Key":
             yield logical_id, size(properties["KeyPolicy"]), MAX_KEY_POLICY
+        elif kind == "AWS::Lambda::Function":
+            variables = properties.get("Environment", {}).get("Variables", {})
+            yield f"{logical_id} environment", size(variables), MAX_ENVIRONMENT
+        elif kind == "AWS::Synthetics::Canary":
+            variables = properties["RunConfig"].get("EnvironmentVariables", {})
+            yield f"{logical_id} environment", size(variables), MAX_ENVIRONMENT
     for role, total in inline.items():
         yield f"{role} inline policies", total, MAX_ROLE_INLINE_POLICIES
 
 
-def test_every_policy_is_within_its_service_quota(grown: Grown) -> None:
-    """Shared resources (the alerts queue, the canary's role, the log-group provider's role)
-    gain a statement or a resource per model; CloudFormation would only find out at deploy."""
+def test_every_policy_and_environment_is_within_its_service_quota(grown: Grown) -> None:
+    """Shared resources (the alerts queue, the canary's role and its routes, the log-group
+    provider's role) gain a statement, a resource or a route per model; CloudFormation would
+    only find out at deploy."""
     sizes = [
         (name, *size)
         for name, template in [("parent", grown.parent), *grown.nested.items()]
-        for size in _policy_sizes(template)
+        for size in _sizes(template)
     ]
     assert len(sizes) > 10 * MODELS
     over = [entry for entry in sizes if entry[2] > entry[3]]

@@ -67,7 +67,6 @@ from safe_sagemaker.config.network import (
     VpcConfig,
 )
 from safe_sagemaker.config.observability import (
-    CANARY_BODIES_MAX_BYTES,
     CANARY_BODY_MAX_BYTES,
     AlarmThresholds,
     CanaryConfig,
@@ -83,7 +82,6 @@ from safe_sagemaker.config.rules import (
 )
 
 __all__ = [
-    "CANARY_BODIES_MAX_BYTES",
     "CANARY_BODY_MAX_BYTES",
     "DEFAULT_SAMPLE_REQUEST",
     "DEFAULT_VARIANT_NAME",

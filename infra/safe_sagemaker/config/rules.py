@@ -18,7 +18,6 @@ from safe_sagemaker.config.base import (
 from safe_sagemaker.config.deployment import SAMPLE_REQUESTS_MAX_BYTES
 from safe_sagemaker.config.model import DEFAULT_VARIANT_NAME, MAX_RESERVED_CONCURRENCY
 from safe_sagemaker.config.network import MAX_VPC_SECURITY_GROUPS, MAX_VPC_SUBNETS
-from safe_sagemaker.config.observability import CANARY_BODIES_MAX_BYTES
 from safe_sagemaker.endpoint_update_policy import (
     EXCLUDED_FAMILIES,
     PolicyError,
@@ -68,14 +67,6 @@ def _check_environment(env: EnvironmentConfig) -> None:
             f"the models' front ends reserve {sum(reserved)} concurrent executions together, "
             f"over the {MAX_RESERVED_CONCURRENCY} an account with Lambda's default limit "
             "(1000, of which 100 stay unreserved) can give; lower the largest",
-        )
-    bodies = sum(len(m.canary_sample.body.encode()) for m in env.models)
-    if env.canary.enabled and bodies > CANARY_BODIES_MAX_BYTES:
-        raise _FieldError(
-            "canary",
-            f"the models' canary request bodies add up to {bodies} bytes, over the "
-            f"{CANARY_BODIES_MAX_BYTES} the canary's environment can carry; give the models "
-            "shorter canary_request bodies",
         )
 
 

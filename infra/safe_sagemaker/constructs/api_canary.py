@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_cdk import Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
@@ -16,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_synthetics as synthetics
 from constructs import Construct
 
+from safe_sagemaker.archives import cached_archive
 from safe_sagemaker.constructs.alarm_factory import threshold_alarm
 from safe_sagemaker.constructs.python_function import lambda_folder
 from safe_sagemaker.constructs.secure_bucket import AccessLogsBucket, SecureBucket
@@ -23,12 +25,26 @@ from safe_sagemaker.nag import acknowledge
 
 CODE = lambda_folder("api_canary")
 HANDLER = "api_canary.handler"
+# Beside the script in the archive (the script's ROUTES_FILE).
+ROUTES_FILE = "python/routes.json"
 # The newest Python runtime this aws-cdk-lib knows; the script needs no browser.
 RUNTIME = synthetics.Runtime.SYNTHETICS_PYTHON_SELENIUM_7_0
 ARTIFACTS_PREFIX = "runs"
 # One route may take API Gateway's 29 s; the run needs a little more for start-up.
 _SECONDS_PER_ROUTE = 35
 _START_UP_SECONDS = 30
+
+
+def canary_archive(routes_json: str) -> Path:
+    """The canary's code as a zip: the script folder (without caches that local test runs
+    leave) and ``routes_json`` as ``python/routes.json`` (see ``safe_sagemaker.archives``)."""
+    sources = sorted(
+        path
+        for path in CODE.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    )
+    entries = [(path.relative_to(CODE).as_posix(), path.read_bytes()) for path in sources]
+    return cached_archive("api-canary", [*entries, (ROUTES_FILE, routes_json.encode())])
 
 
 @dataclass(frozen=True)
@@ -160,20 +176,22 @@ class ApiCanary(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": "CloudWatchSynthetics"}},
             )
         )
+        # The routes travel in the script's archive, not in its environment: Synthetics takes
+        # 4 KB of environment variables in all, which 20-odd routes already fill.
+        routes_json = json.dumps(
+            [
+                {
+                    "name": route.name,
+                    "path": route.path,
+                    "contentType": route.content_type,
+                    "body": route.body,
+                }
+                for route in routes
+            ],
+            separators=(",", ":"),
+        )
         environment = {
             "BASE_URL": base_url,
-            "ROUTES": json.dumps(
-                [
-                    {
-                        "name": route.name,
-                        "path": route.path,
-                        "contentType": route.content_type,
-                        "body": route.body,
-                    }
-                    for route in routes
-                ],
-                separators=(",", ":"),
-            ),
             "SIGN_REQUESTS": "true" if sign_requests else "false",
         }
         if api_key is not None:
@@ -195,9 +213,7 @@ class ApiCanary(Construct):
             "Resource",
             runtime=RUNTIME,
             test=synthetics.Test.custom(
-                # Caches left by local test runs must not change the asset (and its hash).
-                code=synthetics.Code.from_asset(str(CODE), exclude=["__pycache__", "*.pyc"]),
-                handler=HANDLER,
+                code=synthetics.Code.from_asset(str(canary_archive(routes_json))), handler=HANDLER
             ),
             schedule=synthetics.Schedule.rate(schedule),
             timeout=Duration.seconds(timeout),

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
-import zipfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -15,24 +11,14 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from safe_sagemaker.archives import cached_archive
+
 DISTRIBUTION = "aws-lambda-powertools"
 # Already in every Python Lambda runtime (the AWS SDK and its dependencies): the runtime's copy
 # is the one Lambda itself tests with boto3, so the layer must not shadow it.
 _RUNTIME_PROVIDED = frozenset(
     {"boto3", "botocore", "jmespath", "s3transfer", "urllib3", "python-dateutil", "six"}
 )
-# Bump when build_layer_archive changes how it writes an archive (entry names, times, modes,
-# compression): the cache is keyed by the files' contents, which such a change leaves alone.
-_ARCHIVE_FORMAT = "3"
-# Built layer archives, one per content digest (git-ignored). Zipping Powertools' few hundred
-# files costs seconds on a busy disk; reading them to key the cache costs a tenth of that.
-# Relative to the working directory (the app's folder): an installed library's own folder
-# may be read-only.
-CACHE_DIR = Path(".cache", "lambda-layers")
-# Where archives go when the working directory is read-only.
-_FALLBACK_CACHE_DIR = Path(tempfile.gettempdir()) / "safe-sagemaker-lambda-layers"
-# Zip entries carry this time instead of the files' mtimes, so an archive is reproducible.
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -80,39 +66,9 @@ def layer_contents(distributions: Sequence[metadata.Distribution]) -> list[tuple
     return [(name, source.read_bytes()) for name, source in entries]
 
 
-def build_layer_archive(contents: Sequence[tuple[str, bytes]], target: Path) -> None:
-    """Write ``contents`` as a reproducible zip, atomically: parallel synths (pytest-xdist)
-    never read half an archive."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
-    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in contents:
-            info = zipfile.ZipInfo(name, date_time=_ZIP_EPOCH)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, data)
-    os.replace(partial, target)
-
-
 def layer_archive(distributions: Sequence[metadata.Distribution]) -> Path:
-    """The layer's zip, built on first use and then taken from the cache. The cache key is a
-    digest of every entry's name and bytes, so an archive is reused only for the same files."""
-    contents = layer_contents(distributions)
-    digest = hashlib.sha256(_ARCHIVE_FORMAT.encode())
-    for name, data in contents:
-        digest.update(f"\0{name}\0{len(data)}\0".encode())
-        digest.update(data)
-    file_name = f"powertools-{digest.hexdigest()}.zip"
-    for directory in (CACHE_DIR, _FALLBACK_CACHE_DIR):
-        cached = directory / file_name
-        if cached.exists():
-            return cached
-        try:
-            build_layer_archive(contents, cached)
-        except OSError:  # a read-only checkout: try the next directory
-            continue
-        return cached
-    raise OSError(f"cannot write the Powertools layer archive to {CACHE_DIR} or its fallback")
+    """The layer's zip (see ``safe_sagemaker.archives``)."""
+    return cached_archive("powertools", layer_contents(distributions))
 
 
 class PowertoolsLayer(Construct):

@@ -1,10 +1,11 @@
 """CloudWatch Synthetics canary (``syn-python-selenium`` runtime, no browser): POST each model's
 sample request to its API route and fail the run unless every route answers 2xx.
 
-Environment (set by ``infra/safe_sagemaker/constructs/api_canary.py``):
+Configuration (written by ``infra/safe_sagemaker/constructs/api_canary.py``): ``routes.json``
+beside this script, a JSON list of ``{"name", "path", "contentType", "body"}`` (in the archive,
+as Synthetics takes only 4 KB of environment variables), and the environment:
 
 - ``BASE_URL``: the API stage URL, e.g. ``https://abc.execute-api.eu-west-1.amazonaws.com/v1/``.
-- ``ROUTES``: JSON list of ``{"name", "path", "contentType", "body"}``.
 - ``SIGN_REQUESTS``: ``"true"`` to sign every request with SigV4 (service ``execute-api``) with
   the canary role's credentials, for an API with IAM auth.
 - ``API_KEY_ID``: optional; the id of the API key to send as ``x-api-key``, read once per cold
@@ -25,6 +26,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -37,11 +39,12 @@ logger.setLevel(logging.INFO)
 
 # API Gateway gives up on an integration after 29 s; waiting longer learns nothing.
 TIMEOUT_SECONDS = 30.0
+ROUTES_FILE = Path(__file__).with_name("routes.json")
 _ROUTE_KEYS = frozenset({"name", "path", "contentType", "body"})
 
 
 class CanaryConfigError(ValueError):
-    """The environment does not match the contract with the CDK code (a deployment bug)."""
+    """The configuration does not match the contract with the CDK code (a deployment bug)."""
 
 
 class CanaryRunError(Exception):
@@ -64,22 +67,25 @@ class Settings:
     region: str
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
+    def load(cls, env: Mapping[str, str], routes_json: str) -> Settings:
+        """From the environment and the text of ``routes.json``."""
         base_url = env.get("BASE_URL", "").strip()
         if not base_url.startswith("https://"):
             raise CanaryConfigError(f"BASE_URL must be an https URL, got {base_url!r}")
         try:
-            raw_routes = json.loads(env.get("ROUTES", ""))
+            raw_routes = json.loads(routes_json)
         except json.JSONDecodeError as error:
-            raise CanaryConfigError(f"ROUTES is not valid JSON: {error}") from None
+            raise CanaryConfigError(f"routes.json is not valid JSON: {error}") from None
         if not isinstance(raw_routes, list) or not raw_routes:
-            raise CanaryConfigError("ROUTES must be a non-empty JSON list")
+            raise CanaryConfigError("routes.json must hold a non-empty JSON list")
         routes = []
         for index, raw in enumerate(raw_routes):
             if not isinstance(raw, dict) or set(raw) != _ROUTE_KEYS:
-                raise CanaryConfigError(f"ROUTES[{index}] must have exactly {sorted(_ROUTE_KEYS)}")
+                raise CanaryConfigError(
+                    f"routes.json[{index}] must have exactly {sorted(_ROUTE_KEYS)}"
+                )
             if not all(isinstance(value, str) and value for value in raw.values()):
-                raise CanaryConfigError(f"ROUTES[{index}] values must be non-empty strings")
+                raise CanaryConfigError(f"routes.json[{index}] values must be non-empty strings")
             url = urllib.parse.urljoin(base_url.rstrip("/") + "/", raw["path"].lstrip("/"))
             routes.append(Route(raw["name"], url, raw["contentType"], raw["body"]))
         return cls(
@@ -167,7 +173,7 @@ def _api_key(key_id: str) -> str:
 
 
 def handler(event: Any, context: Any) -> dict[str, int]:
-    settings = Settings.from_env(os.environ)
+    settings = Settings.load(os.environ, ROUTES_FILE.read_text(encoding="utf-8"))
     credentials = None
     if settings.sign_requests:
         credentials = botocore.session.get_session().get_credentials()

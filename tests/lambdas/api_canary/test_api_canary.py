@@ -4,14 +4,11 @@ every route tried, the run failing on any non-2xx route, against a local HTTP se
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import json
 import socketserver
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any, ClassVar
 
 import boto3
@@ -19,19 +16,12 @@ import pytest
 from botocore.credentials import Credentials
 from botocore.stub import Stubber
 
+from tests.support.lambda_modules import load_module
+
 SCRIPT = Path(__file__).resolve().parents[3] / "lambdas" / "api_canary" / "python" / "api_canary.py"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("api_canary", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-canary = _load()
+canary = load_module("api_canary", SCRIPT)
 ROUTES = [
     {"name": "good", "path": "/models/good/invocations", "contentType": "text/csv", "body": "1,2"},
     {
@@ -76,8 +66,8 @@ def server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 
 
 def settings_for(base_url: str, *, sign: bool = False) -> Any:
-    env = {"BASE_URL": "https://unused.example/v1/", "ROUTES": json.dumps(ROUTES)}
-    parsed = canary.Settings.from_env({**env, "SIGN_REQUESTS": "true" if sign else "false"})
+    env = {"BASE_URL": "https://unused.example/v1/", "SIGN_REQUESTS": "true" if sign else "false"}
+    parsed = canary.Settings.load(env, json.dumps(ROUTES))
     routes = tuple(
         canary.Route(
             r.name, r.url.replace("https://unused.example/v1/", base_url), r.content_type, r.body
@@ -88,12 +78,12 @@ def settings_for(base_url: str, *, sign: bool = False) -> Any:
 
 
 def test_routes_are_joined_to_the_stage_url() -> None:
-    settings = canary.Settings.from_env(
+    settings = canary.Settings.load(
         {
             "BASE_URL": "https://abc.execute-api.eu-west-1.amazonaws.com/v1/",
-            "ROUTES": json.dumps(ROUTES),
             "AWS_REGION": "eu-west-1",
-        }
+        },
+        json.dumps(ROUTES),
     )
     assert [r.url for r in settings.routes] == [
         "https://abc.execute-api.eu-west-1.amazonaws.com/v1/models/good/invocations",
@@ -104,24 +94,24 @@ def test_routes_are_joined_to_the_stage_url() -> None:
 
 
 @pytest.mark.parametrize(
-    ("env", "message"),
+    ("base_url", "routes_json", "message"),
     [
-        ({"BASE_URL": "http://x/", "ROUTES": "[]"}, "https URL"),
-        ({"BASE_URL": "https://x/", "ROUTES": "{"}, "not valid JSON"),
-        ({"BASE_URL": "https://x/", "ROUTES": "[]"}, "non-empty JSON list"),
-        ({"BASE_URL": "https://x/", "ROUTES": '[{"name": "a"}]'}, "must have exactly"),
+        ("http://x/", "[]", "BASE_URL must be an https URL"),
+        ("https://x/", "{", "routes.json is not valid JSON"),
+        ("https://x/", "[]", "non-empty JSON list"),
+        ("https://x/", '[{"name": "a"}]', r"routes.json\[0\] must have exactly"),
         (
-            {
-                "BASE_URL": "https://x/",
-                "ROUTES": '[{"name": "", "path": "/p", "contentType": "a/b", "body": "x"}]',
-            },
+            "https://x/",
+            '[{"name": "", "path": "/p", "contentType": "a/b", "body": "x"}]',
             "non-empty strings",
         ),
     ],
 )
-def test_a_broken_environment_names_the_variable(env: dict[str, str], message: str) -> None:
+def test_a_broken_configuration_names_what_is_wrong(
+    base_url: str, routes_json: str, message: str
+) -> None:
     with pytest.raises(canary.CanaryConfigError, match=message):
-        canary.Settings.from_env(env)
+        canary.Settings.load({"BASE_URL": base_url}, routes_json)
 
 
 def test_signed_request_carries_a_sigv4_signature_for_execute_api() -> None:
@@ -176,7 +166,16 @@ def test_a_route_that_does_not_answer_fails_the_run() -> None:
         canary.run(canary.Settings((route,), False, None, "eu-west-1"))
 
 
-def test_handler_reads_the_api_key_once_by_id(monkeypatch: pytest.MonkeyPatch) -> None:
+def use_routes_file(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """ROUTES as the routes.json beside the script, as the canary's archive holds it."""
+    routes_file = folder / "routes.json"
+    routes_file.write_text(json.dumps(ROUTES), encoding="utf-8")
+    monkeypatch.setattr(canary, "ROUTES_FILE", routes_file)
+
+
+def test_handler_reads_the_api_key_once_by_id(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     client = boto3.client(
         "apigateway", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y"
     )
@@ -184,9 +183,9 @@ def test_handler_reads_the_api_key_once_by_id(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(canary.boto3, "client", lambda service: client)
     monkeypatch.setattr(canary, "run", lambda settings, **kwargs: seen.update(kwargs))
     monkeypatch.setattr(canary, "_api_key_cache", {})
+    use_routes_file(monkeypatch, tmp_path)
     env = {
         "BASE_URL": "https://x.example/v1/",
-        "ROUTES": json.dumps(ROUTES),
         "API_KEY_ID": "key-id-1",
         "AWS_REGION": "eu-west-1",
     }
@@ -203,12 +202,14 @@ def test_handler_reads_the_api_key_once_by_id(monkeypatch: pytest.MonkeyPatch) -
     assert seen["credentials"] is None
 
 
-def test_handler_signs_with_the_runtime_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_handler_signs_with_the_runtime_credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setattr(canary, "run", lambda settings, **kwargs: seen.update(kwargs))
+    use_routes_file(monkeypatch, tmp_path)
     env = {
         "BASE_URL": "https://x.example/v1/",
-        "ROUTES": json.dumps(ROUTES),
         "SIGN_REQUESTS": "true",
         "AWS_ACCESS_KEY_ID": "AKIDCANARY",
         "AWS_SECRET_ACCESS_KEY": "secret",
