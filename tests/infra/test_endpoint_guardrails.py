@@ -10,11 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Template
 
 from safe_sagemaker.config import EnvironmentConfig, load_environment, load_environments
+from safe_sagemaker.constructs.endpoint_deployment_notifications import (
+    EndpointDeploymentNotifications,
+)
 from safe_sagemaker.endpoint_update_policy import CapacitySize, EndpointUpdatePolicy, PolicyError
 from tests.conftest import Synthesized, cfn_lint, cli_app
-from tests.infra.cfn_text import render
+from tests.infra.cfn_text import render, resources
 from tests.infra.test_config import env_with, error_for, write_env
 from tests.infra.test_config_observability import SERVERLESS
 
@@ -524,3 +530,19 @@ def test_sagemakers_update_events_reach_the_alerts_topic(synthesized: Synthesize
     (target,) = rule["Properties"]["Targets"]
     topic, _ = by_path(template, "ProdStack/Alerts/Resource/Resource")
     assert target["Arn"] == {"Ref": topic}
+
+
+def test_many_endpoints_are_reported_by_rules_of_at_most_fifteen() -> None:
+    """EventBridge takes 2,048 characters of pattern: 25 worst-case ARNs would not fit one."""
+    stack = Stack(App(), "Many")
+    arns = [f"arn:aws:sagemaker:eu-west-1:111111111111:endpoint/e{n}" for n in range(31)]
+    notifications = EndpointDeploymentNotifications(
+        stack, "Notifications", endpoint_arns=arns, topic=sns.Topic(stack, "Topic")
+    )
+    assert [rule.node.id for rule in notifications.rules] == ["Rule", "Rule2", "Rule3"]
+    assert notifications.rule is notifications.rules[0]
+    template = Template.from_stack(stack).to_json()
+    rules = resources(template, "AWS::Events::Rule").values()
+    reported = [rule["Properties"]["EventPattern"]["resources"] for rule in rules]
+    assert [len(chunk) for chunk in reported] == [15, 15, 1]
+    assert sorted(arn for chunk in reported for arn in chunk) == sorted(arns)

@@ -41,6 +41,8 @@ MAX_KEY_POLICY = 32_768
 MAX_DASHBOARD_WIDGETS = 500
 # A Lambda function's (and a Synthetics canary's) environment variables, all together.
 MAX_ENVIRONMENT = 4_096
+# EventBridge's default quota on a rule's event pattern (characters).
+MAX_EVENT_PATTERN = 2_048
 NESTED = "AWS::CloudFormation::Stack"
 
 
@@ -98,8 +100,8 @@ def test_every_template_is_within_cloudformation_limits(grown: Grown) -> None:
 
 
 def _sizes(template: dict[str, Any]) -> Iterator[tuple[str, int, int]]:
-    """``(what, size, quota)`` of each policy document and environment of ``template``, at its
-    longest."""
+    """``(what, size, quota)`` of each policy document, environment and event pattern of
+    ``template``, at its longest."""
     inline: dict[str, int] = {}
     for logical_id, resource in template["Resources"].items():
         kind, properties = resource["Type"], resource.get("Properties", {})
@@ -137,6 +139,8 @@ def _sizes(template: dict[str, Any]) -> Iterator[tuple[str, int, int]]:
         elif kind == "AWS::Lambda::Function":
             variables = properties.get("Environment", {}).get("Variables", {})
             yield f"{logical_id} environment", size(variables), MAX_ENVIRONMENT
+        elif kind == "AWS::Events::Rule" and "EventPattern" in properties:
+            yield f"{logical_id} pattern", size(properties["EventPattern"]), MAX_EVENT_PATTERN
         elif kind == "AWS::Synthetics::Canary":
             variables = properties["RunConfig"].get("EnvironmentVariables", {})
             yield f"{logical_id} environment", size(variables), MAX_ENVIRONMENT
@@ -144,10 +148,10 @@ def _sizes(template: dict[str, Any]) -> Iterator[tuple[str, int, int]]:
         yield f"{role} inline policies", total, MAX_ROLE_INLINE_POLICIES
 
 
-def test_every_policy_and_environment_is_within_its_service_quota(grown: Grown) -> None:
+def test_every_policy_environment_and_pattern_is_within_its_service_quota(grown: Grown) -> None:
     """Shared resources (the alerts queue, the canary's role and its routes, the log-group
-    provider's role) gain a statement, a resource or a route per model; CloudFormation would
-    only find out at deploy."""
+    provider's role, the rule reporting SageMaker's in-place updates) gain a statement, a
+    resource, a route or an endpoint per model; CloudFormation would only find out at deploy."""
     sizes = [
         (name, *size)
         for name, template in [("parent", grown.parent), *grown.nested.items()]

@@ -14,17 +14,23 @@ from safe_sagemaker.constructs.deployment_notifications import acknowledge_topic
 from safe_sagemaker.constructs.grants import rule_target_role
 
 DETAIL_TYPE = "SageMaker Endpoint Deployment State Change"
+# EventBridge takes event patterns of 2,048 characters (its default quota). An endpoint's ARN
+# is at most 125 (``arn:aws-us-gov:sagemaker:ap-southeast-2:<account>:endpoint/`` and a
+# 63-character name), 128 quoted in the list; the rest of the pattern is about 110.
+ENDPOINTS_PER_RULE = 15
 
 
 class EndpointDeploymentNotifications(Construct):
-    """An EventBridge rule that publishes every "SageMaker Endpoint Deployment State Change" event
+    """EventBridge rules that publish every "SageMaker Endpoint Deployment State Change" event
     of the given endpoints, whole: each step, bake, rollback and the end of a guarded update,
     the counterpart of ``DeploymentNotifications`` for CodeDeploy. SageMaker may send several
     events per change (AWS says so); the message is the event itself, as SageMaker sent it.
 
-    EventBridge publishes with a role of the rule's own, as ``DeploymentNotifications`` does.
+    One rule per ``ENDPOINTS_PER_RULE`` endpoints: a rule's pattern names its endpoints' ARNs,
+    and EventBridge takes patterns of at most 2,048 characters. EventBridge publishes with a
+    role of each rule's own, as ``DeploymentNotifications`` does.
 
-    Created resources: ``rule`` (and its role).
+    Created resources: ``rules`` (each with its role); ``rule`` is the first.
     """
 
     def __init__(
@@ -46,22 +52,48 @@ class EndpointDeploymentNotifications(Construct):
         super().__init__(scope, construct_id)
         if not endpoint_arns:
             raise ValueError("give at least one endpoint ARN whose updates to report")
-        self.rule = events.Rule(
+        arns = list(endpoint_arns)
+        chunks = [
+            arns[start : start + ENDPOINTS_PER_RULE]
+            for start in range(0, len(arns), ENDPOINTS_PER_RULE)
+        ]
+        self.rules = [
+            self._rule(
+                # The first keeps the id (and logical id) a single rule always had.
+                "Rule" if number == 1 else f"Rule{number}",
+                chunk,
+                topic,
+                dead_letter_queue,
+                "" if len(chunks) == 1 else f" ({number} of {len(chunks)})",
+            )
+            for number, chunk in enumerate(chunks, start=1)
+        ]
+        self.rule = self.rules[0]
+
+    def _rule(
+        self,
+        construct_id: str,
+        endpoint_arns: list[str],
+        topic: sns.ITopic,
+        dead_letter_queue: sqs.IQueue | None,
+        part: str,
+    ) -> events.Rule:
+        rule = events.Rule(
             self,
-            "Rule",
-            description="Reports SageMaker's in-place updates of the endpoint-guardrails endpoints",
+            construct_id,
+            description="Reports SageMaker's in-place updates of the endpoint-guardrails "
+            f"endpoints{part}",
             event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                detail_type=[DETAIL_TYPE],
-                resources=list(endpoint_arns),
+                source=["aws.sagemaker"], detail_type=[DETAIL_TYPE], resources=endpoint_arns
             ),
         )
-        self.rule.add_target(
+        rule.add_target(
             targets.SnsTopic(
                 topic,
                 authorize_using_role=True,
-                role=rule_target_role(self.rule),
+                role=rule_target_role(rule),
                 dead_letter_queue=dead_letter_queue,
             )
         )
-        acknowledge_topic_publish(self.rule)
+        acknowledge_topic_publish(rule)
+        return rule
