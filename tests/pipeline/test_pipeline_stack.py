@@ -8,10 +8,14 @@ import re
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
+from aws_cdk import App, Stack
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk.assertions import Match, Template
 
+from safe_sagemaker.pipeline.model_approval_trigger import ModelApprovalTrigger
 from safe_sagemaker.pipeline.pipeline_stack import preview_inputs_command
 from tests.conftest import REPO_ROOT, Synthesized, cfn_lint
+from tests.infra.cfn_text import compact_length, resources
 from tests.pipeline.conftest import PipelineSynth
 
 # Statements whose Resource is "*", by action, and why that is acceptable.
@@ -240,6 +244,25 @@ def test_model_approval_rule_starts_the_pipeline(
             "Resource": target["Arn"],
         }
     ]
+
+
+def test_many_groups_are_watched_by_rules_within_eventbridges_pattern_quota() -> None:
+    """EventBridge takes 2,048 characters of pattern; 60 groups of the longest names need 3."""
+    stack = Stack(App(), "Trigger")
+    pipeline = codepipeline.Pipeline.from_pipeline_arn(
+        stack, "Pipeline", "arn:aws:codepipeline:eu-west-1:111111111111:delivery"
+    )
+    groups = [f"g{n:02d}-{'x' * 59}" for n in range(60)]
+    trigger = ModelApprovalTrigger(stack, "Trigger", pipeline=pipeline, model_package_groups=groups)
+    assert [rule.node.id for rule in trigger.rules] == ["Rule", "Rule2", "Rule3"]
+    template = Template.from_stack(stack).to_json()
+    patterns = [
+        r["Properties"]["EventPattern"] for r in resources(template, "AWS::Events::Rule").values()
+    ]
+    watched = [p["detail"]["ModelPackageGroupName"] for p in patterns]
+    assert [len(chunk) for chunk in watched] == [25, 25, 10]
+    assert sorted(g for chunk in watched for g in chunk) == groups
+    assert max(compact_length(pattern) for pattern in patterns) <= 2_048
 
 
 def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:

@@ -14,13 +14,19 @@ from constructs import Construct
 
 from safe_sagemaker.nag import acknowledge
 
+# EventBridge takes event patterns of 2,048 characters (its default quota). A group's name is
+# at most 63, 66 quoted in the list; the rest of the pattern is about 150.
+GROUPS_PER_RULE = 25
+
 
 class ModelApprovalTrigger(Construct):
-    """An EventBridge rule on "SageMaker Model Package State Change" to ``Approved`` in
-    ``model_package_groups`` that starts ``pipeline``.
+    """EventBridge rules on "SageMaker Model Package State Change" to ``Approved`` in
+    ``model_package_groups`` that start ``pipeline``: one rule per ``GROUPS_PER_RULE`` groups,
+    as a rule's pattern names its groups and EventBridge takes at most 2,048 characters.
 
-    Created resources: ``rule``; ``role`` (EventBridge's, may start this pipeline only);
-    ``dead_letter_queue`` (events EventBridge could not deliver after its retries, kept 14 days).
+    Created resources: ``rules`` (``rule`` is the first); ``role`` (EventBridge's, may start
+    this pipeline only); ``dead_letter_queue`` (events EventBridge could not deliver after its
+    retries, kept 14 days).
     The registry must be in the pipeline's account and region (EventBridge delivers SageMaker's
     events to the default bus of the account that owns the group).
     """
@@ -59,26 +65,46 @@ class ModelApprovalTrigger(Construct):
             assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
             description="EventBridge starts the delivery pipeline on a model approval",
         )
-        self.rule = events.Rule(
+        groups = list(model_package_groups)
+        self.rules = [
+            # The first keeps the id (and logical id) a single rule always had.
+            self._rule(
+                "Rule" if start == 0 else f"Rule{start // GROUPS_PER_RULE + 1}",
+                groups[start : start + GROUPS_PER_RULE],
+                pipeline,
+                retry_attempts,
+                max_event_age or Duration.hours(2),
+            )
+            for start in range(0, len(groups), GROUPS_PER_RULE)
+        ]
+        self.rule = self.rules[0]
+
+    def _rule(
+        self,
+        construct_id: str,
+        groups: list[str],
+        pipeline: codepipeline.IPipeline,
+        retry_attempts: int,
+        max_event_age: Duration,
+    ) -> events.Rule:
+        rule = events.Rule(
             self,
-            "Rule",
+            construct_id,
             description="A model package version approved in the registry starts the pipeline",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Model Package State Change"],
-                detail={
-                    "ModelPackageGroupName": list(model_package_groups),
-                    "ModelApprovalStatus": ["Approved"],
-                },
+                detail={"ModelPackageGroupName": groups, "ModelApprovalStatus": ["Approved"]},
             ),
         )
         # The target grants the role codepipeline:StartPipelineExecution on this pipeline only.
-        self.rule.add_target(
+        rule.add_target(
             targets.CodePipeline(
                 pipeline,
                 event_role=self.role,
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=retry_attempts,
-                max_event_age=max_event_age or Duration.hours(2),
+                max_event_age=max_event_age,
             )
         )
+        return rule
