@@ -115,12 +115,15 @@ def deployed_templates(context: Context, stack: str) -> StackTemplates:
             for summary in stack_resources(context, stack)
         }
     nested = {}
-    for logical_id, resource in stacks.items():
-        arn = arns.get(logical_id)
-        missing = missing_nested_stack_message(stack, nested_name(resource, logical_id), arn)
-        if arn is None:
-            raise CliError(missing)
-        nested[logical_id] = deployed_template(context, arn, missing)
+    # One GetTemplate per model in a nested environment: tens of seconds at 50 models.
+    with output.progress(f"deployed templates of {stack}'s nested stacks", len(stacks)) as bar:
+        for logical_id, resource in stacks.items():
+            arn = arns.get(logical_id)
+            missing = missing_nested_stack_message(stack, nested_name(resource, logical_id), arn)
+            if arn is None:
+                raise CliError(missing)
+            nested[logical_id] = deployed_template(context, arn, missing)
+            bar.update(advance=1)
     return StackTemplates(template, nested)
 
 
