@@ -81,9 +81,8 @@ def test_the_dead_letter_queue_admits_each_rule_and_no_other_service(
     by_name = [s for s in from_rules if "ArnLike" in s["Condition"]]
     assert len(by_name) == (1 if monitored else 0)
     for statement in by_name:
-        assert statement["Condition"]["StringEquals"] == {
-            "aws:SourceAccount": {"Ref": "AWS::AccountId"}
-        }
+        pattern = render(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+        assert pattern.startswith("arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:")
 
 
 def test_email_subscriptions_redrive_to_the_dead_letter_queue(prod_template: Any) -> None:

@@ -123,13 +123,14 @@ class AlertsTopic(Construct):
                     actions=["sqs:SendMessage"],
                     principals=[iam.ServicePrincipal("events.amazonaws.com")],
                     resources=[self.dead_letter_queue.queue_arn],
+                    # As AWS documents it for EventBridge's dead-letter queues: the rules' ARNs
+                    # (this account's, in this region), here by a pattern of their names.
                     conditions={
                         "ArnLike": {
                             "aws:SourceArn": stack.format_arn(
                                 service="events", resource="rule", resource_name=rule_names
                             )
-                        },
-                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        }
                     },
                 )
             )
