@@ -241,8 +241,10 @@ class ServedModel(Construct):
             baseline_constraints_uri=settings.baseline_constraints_uri,
             volume_encryption_key=data_key,
             alerts_topic=alerts.topic,
-            # The findings rule is named after the endpoint, and the environment's endpoint
-            # names start with its name: one statement of the queue's policy for all models.
+            # Named after the endpoint (a new one with green, as the schedule), so every
+            # findings rule of the environment is named <env>-..., and one statement of the
+            # queue's policy admits them all. No other environment's: its name has no hyphen.
+            findings_rule_name=endpoint_name,
             dead_letter_queue=alerts.dead_letter_queue_for_rules(self, f"{environment_name}-*"),
             alarm_action=alerts.alarm_action,
             instance_type=settings.instance_type,

@@ -42,8 +42,8 @@ def as_list(value: Any) -> list[Any]:
 
 # What an intrinsic value can be at most once deployed: pseudo parameters at their longest in any
 # partition, names CloudFormation generates (<stack>-<logical id>-<suffix>, cut to the
-# resource's limit) at 80 characters, REST API ids at their 10, ARNs with an 80-character
-# resource part.
+# resource's limit) at 80 characters unless the service's limit is longer, ARNs with an
+# 80-character resource part.
 _LONGEST_PSEUDO = {
     "AWS::Partition": "aws-us-gov",
     "AWS::Region": "ap-southeast-2",
@@ -55,13 +55,28 @@ _GENERATED = "g" * 80
 _ARN = "arn:{}:service:{}:{}:{}".format(
     *(_LONGEST_PSEUDO[p] for p in ("AWS::Partition", "AWS::Region", "AWS::AccountId")), _GENERATED
 )
-_REF_IS_ARN = {"AWS::SNS::Topic", "AWS::IAM::ManagedPolicy"}
+# What Ref gives, at its longest, for each resource type the checked documents refer to.
+_REF_LONGEST = {
+    "AWS::ApiGateway::RestApi": "r" * 10,
+    "AWS::ApiGateway::Stage": "s" * 128,
+    "AWS::CodeDeploy::Application": "c" * 100,
+    "AWS::CodeDeploy::DeploymentGroup": "c" * 100,
+    "AWS::IAM::ManagedPolicy": _ARN,
+    "AWS::IAM::Role": "n" * 64,
+    "AWS::KMS::Key": "k" * 36,
+    "AWS::Lambda::Function": "n" * 64,
+    "AWS::Logs::LogGroup": "l" * 512,
+    "AWS::S3::Bucket": "b" * 63,
+    "AWS::SNS::Topic": _ARN,
+    "AWS::SQS::Queue": f"https://sqs.{_LONGEST_PSEUDO['AWS::Region']}.amazonaws.com.cn/"
+    f"{_LONGEST_PSEUDO['AWS::AccountId']}/{_GENERATED}",
+}
 
 
 def deployed_at_most(value: Any, template: dict[str, Any]) -> Any:
     """``value`` (a policy document, say) with each intrinsic value replaced by the longest text
-    it can deploy as (above), to measure against a service's size quota. Raises on a function
-    it does not know, rather than guess its length."""
+    it can deploy as (above), to measure against a service's size quota. Raises on a function,
+    a resource type or an attribute it does not know, rather than guess its length."""
     if isinstance(value, list):
         return [deployed_at_most(item, template) for item in value]
     if not isinstance(value, dict):
@@ -85,15 +100,18 @@ def _longest(function: str, argument: Any, template: dict[str, Any]) -> str:
         return str(separator).join(str(deployed_at_most(part, template)) for part in parts)
     if function == "Fn::GetAtt":
         attribute = argument[1]
-        is_arn = attribute.endswith("Arn") or attribute.startswith("Outputs.")
-        return _ARN if is_arn else _GENERATED
+        if attribute.endswith("Arn") or attribute.startswith("Outputs."):
+            return _ARN
+        raise ValueError(f"no longest value known for the attribute {attribute} of {argument[0]}")
     if argument in _LONGEST_PSEUDO:
         return _LONGEST_PSEUDO[argument]
-    resource_type = template["Resources"].get(argument, {}).get("Type")
-    if resource_type == "AWS::ApiGateway::RestApi":
-        return "r" * 10
-    # A parameter of a nested stack holds its parent's ARNs and names.
-    return _ARN if resource_type in _REF_IS_ARN or resource_type is None else _GENERATED
+    if argument in template.get("Parameters", {}):
+        # A nested stack's parameter: an ARN or a name of its parent's.
+        return _ARN
+    resource_type = template["Resources"][argument]["Type"]
+    if resource_type not in _REF_LONGEST:
+        raise ValueError(f"no longest value known for a Ref to {resource_type}")
+    return _REF_LONGEST[resource_type]
 
 
 def compact_length(document: Any) -> int:

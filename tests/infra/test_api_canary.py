@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, Duration, Stack
+from aws_cdk import App, Duration, Fn, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk.assertions import Template
 
@@ -224,6 +224,10 @@ def test_api_key_variant_reads_its_key_at_run_time_and_passes_nag() -> None:
         ({"schedule": Duration.minutes(61)}, "1-60 minutes"),
         ({"alarm_window": Duration.minutes(5)}, "at least one schedule interval"),
         ({"sign_requests": True, "api_key": "placeholder"}, "not both"),
+        (
+            {"routes": [CanaryRoute("m1", Fn.join("/", ["", "models"]), "a/b", "{}")]},
+            "holds a token",
+        ),
     ],
 )
 def test_bad_props_are_rejected(props: dict[str, Any], message: str) -> None:

@@ -1,9 +1,9 @@
 """Every asset's hash follows its content: a build that ships other bytes gets another S3 key, so
 it can never be published under (and later hidden behind) the key of a good build.
 
-The app's assembly is checked as a whole; the Powertools layer, the one asset built at synth,
-and ``code_from_folder`` are checked in small apps of their own (a second synth of the whole
-app would cost seconds)."""
+The app's assembly is checked as a whole; the Powertools layer (an archive built at synth, as
+the canary's code is) and ``code_from_folder`` are checked in small apps of their own (a second
+synth of the whole app would cost seconds)."""
 
 from __future__ import annotations
 
@@ -94,19 +94,40 @@ def test_other_layer_contents_get_another_key(
     assert "python/typing_extensions.py" not in zipfile.ZipFile(other).namelist()
 
 
-def test_a_wrong_archive_in_the_cache_cannot_take_the_good_key(
+def test_a_damaged_archive_in_the_cache_is_built_again(
     bundled_layer: tuple[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The cache is keyed by the files that went in, but the asset by the zip that comes out:
-    an archive damaged or replaced in the cache is uploaded under a key of its own."""
+    """The cache is keyed by the files that go in; an archive damaged or replaced in the cache
+    since then (say, by a build that shipped other files) is not used: it is built again."""
     monkeypatch.setattr(archives, "CACHE_DIR", tmp_path / "cache")
     first_hash, _ = layer_asset(tmp_path / "first")
     assert first_hash == bundled_layer[0]  # a fresh build reproduces the cached one exactly
     (cached,) = (tmp_path / "cache").iterdir()
     with zipfile.ZipFile(cached, "w") as archive:  # what an unbundled build would hold
         archive.writestr("aws_lambda_powertools/__init__.py", "")
-    second_hash, _ = layer_asset(tmp_path / "second")
-    assert second_hash != first_hash
+    second_hash, staged = layer_asset(tmp_path / "second")
+    assert second_hash == first_hash
+    assert "python/typing_extensions.py" in zipfile.ZipFile(staged).namelist()
+
+
+def test_an_archive_names_each_entry_once_and_builds_in_a_private_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValueError, match="entry twice"):
+        archives.build_archive([("a", b"1"), ("a", b"2")], tmp_path / "twice.zip")
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)  # as a folder others may write to would be
+    monkeypatch.setattr(archives, "CACHE_DIR", tmp_path / "blocked" / "cache")
+    (tmp_path / "blocked").write_text("")  # a file where the cache folder would go
+    monkeypatch.setattr(archives, "FALLBACK_CACHE_DIR", shared)
+    with pytest.raises(OSError, match="cannot write the archive"):
+        archives.cached_archive("x", [("a", b"1")])
+    monkeypatch.setattr(archives, "FALLBACK_CACHE_DIR", tmp_path / "private")
+    built = archives.cached_archive("x", [("a", b"1")])
+    assert built.parent == tmp_path / "private"
+    assert (tmp_path / "private").stat().st_mode & 0o777 == 0o700
+    assert sorted(p.name for p in built.parent.iterdir()) == [built.name]  # no partial left
 
 
 def test_a_read_only_checkout_builds_the_same_archive_elsewhere(

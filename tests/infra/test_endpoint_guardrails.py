@@ -20,7 +20,7 @@ from safe_sagemaker.constructs.endpoint_deployment_notifications import (
 )
 from safe_sagemaker.endpoint_update_policy import CapacitySize, EndpointUpdatePolicy, PolicyError
 from tests.conftest import Synthesized, cfn_lint, cli_app
-from tests.infra.cfn_text import render, resources
+from tests.infra.cfn_text import compact_length, render, resources
 from tests.infra.test_config import env_with, error_for, write_env
 from tests.infra.test_config_observability import SERVERLESS
 
@@ -532,17 +532,22 @@ def test_sagemakers_update_events_reach_the_alerts_topic(synthesized: Synthesize
     assert target["Arn"] == {"Ref": topic}
 
 
-def test_many_endpoints_are_reported_by_rules_of_at_most_fifteen() -> None:
-    """EventBridge takes 2,048 characters of pattern: 25 worst-case ARNs would not fit one."""
+def test_many_endpoints_are_reported_by_rules_within_eventbridges_pattern_quota() -> None:
+    """EventBridge takes 2,048 characters of pattern; endpoints with the longest names and
+    ARNs (the longest partition and region) go 14 to a rule."""
     stack = Stack(App(), "Many")
-    arns = [f"arn:aws:sagemaker:eu-west-1:111111111111:endpoint/e{n}" for n in range(31)]
+    prefix = "arn:aws-us-gov:sagemaker:ap-southeast-2:111111111111:endpoint/"
+    arns = [prefix + f"e{n:02d}-".ljust(63, "x") for n in range(31)]
     notifications = EndpointDeploymentNotifications(
         stack, "Notifications", endpoint_arns=arns, topic=sns.Topic(stack, "Topic")
     )
     assert [rule.node.id for rule in notifications.rules] == ["Rule", "Rule2", "Rule3"]
     assert notifications.rule is notifications.rules[0]
     template = Template.from_stack(stack).to_json()
-    rules = resources(template, "AWS::Events::Rule").values()
-    reported = [rule["Properties"]["EventPattern"]["resources"] for rule in rules]
-    assert [len(chunk) for chunk in reported] == [15, 15, 1]
-    assert sorted(arn for chunk in reported for arn in chunk) == sorted(arns)
+    patterns = [
+        r["Properties"]["EventPattern"] for r in resources(template, "AWS::Events::Rule").values()
+    ]
+    reported = [pattern["resources"] for pattern in patterns]
+    assert [len(chunk) for chunk in reported] == [14, 14, 3]
+    assert [arn for chunk in reported for arn in chunk] == arns
+    assert max(compact_length(pattern) for pattern in patterns) <= 2_048

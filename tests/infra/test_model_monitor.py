@@ -243,7 +243,10 @@ def test_a_region_without_an_analyzer_image_is_rejected() -> None:
 
 
 def test_schedule_and_definition_names_follow_the_endpoint() -> None:
-    monitor, _ = build()
+    monitor, stack = build()
+    # The rule's name is CloudFormation's unless given (one would replace it).
+    (rule,) = resources(Template.from_stack(stack).to_json(), "AWS::Events::Rule").values()
+    assert "Name" not in rule["Properties"]
     assert monitor.schedule_name == "lib-endpoint-1"
     assert monitor.job_definition_name.startswith("lib-endpoint-1-")
     changed, _ = build(instance_type="ml.c5.xlarge")
@@ -277,6 +280,7 @@ def test_monitors_share_one_dead_letter_statement_of_the_alerts_queue() -> None:
             baseline_constraints_uri="s3://baselines-bucket/m/constraints.json",
             volume_encryption_key=key,
             alerts_topic=alerts.topic,
+            findings_rule_name=name,
             dead_letter_queue=alerts.dead_letter_queue_for_rules(scope, "lib-*"),
         )
         # Asked again (another rule of the same scope), the same reference and statement.

@@ -78,6 +78,8 @@ def test_the_dead_letter_queue_admits_each_rule_and_no_other_service(
     monitored = [
         r for r in resources(template, "AWS::Events::Rule").values() if "Name" in r["Properties"]
     ]
+    # Prod's monitored model: its findings rule is named, and admitted by name.
+    assert bool(monitored) == (stack == "ProdStack")
     by_name = [s for s in from_rules if "ArnLike" in s["Condition"]]
     assert len(by_name) == (1 if monitored else 0)
     for statement in by_name:

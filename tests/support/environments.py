@@ -20,17 +20,22 @@ def grown_environment(
 ) -> EnvironmentConfig:
     """The prod example with its models repeated under new names (``m00-fraud-detector``,
     ``m01-churn-xgboost``, ...), each model in a nested stack of its own when ``nested``.
-    ``longest_names`` pads each name with ``x`` to the most that an endpoint name with a
-    fingerprint allows (``m00-fraud-detector-xxx...``): the worst case for the size limits
-    that names count in."""
+    ``longest_names`` pads each name with ``x`` to the most its endpoint name allows
+    (``m00-fraud-detector-xxx...``): the worst case for the size limits that names count in."""
     prod = next(env for env in load_environments() if env.name == "prod")
     raw: dict[str, Any] = prod.model_dump(mode="json")
     kinds = raw["models"]
-    longest = ENDPOINT_NAME_MAX_LENGTH - len(f"{prod.name}--") - FINGERPRINT_LENGTH
 
     def name(i: int) -> str:
-        short = f"m{i:02d}-{kinds[i % len(kinds)]['name']}"
-        return f"{short}-{'x' * longest}"[:longest] if longest_names else short
+        kind = kinds[i % len(kinds)]
+        short = f"m{i:02d}-{kind['name']}"
+        if not longest_names:
+            return short
+        # An endpoint-guardrails endpoint is named <env>-<model>; the others add a fingerprint.
+        native = kind.get("deployment", {}).get("strategy") == "endpoint-guardrails"
+        suffix = 0 if native else len("-") + FINGERPRINT_LENGTH
+        longest = ENDPOINT_NAME_MAX_LENGTH - len(f"{prod.name}-") - suffix
+        return f"{short}-{'x' * longest}"[:longest]
 
     # Prod reserves 100 and 50 front-end executions; 50 such models would ask more of an
     # account than Lambda gives (the config refuses over 900), so grown copies reserve 10 each.

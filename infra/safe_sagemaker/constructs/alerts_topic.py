@@ -20,7 +20,6 @@ from safe_sagemaker.constructs.dead_letter_queue import dead_letter_queue
 # CloudWatch alarms publish as the service itself, so both the key policy and the topic policy
 # must let it in. (EventBridge rules publish with roles of their own, via grant_publish.)
 _ALARMS = "cloudwatch.amazonaws.com"
-_RULES_DEAD_LETTER_QUEUE = "AlertsDeadLetterQueue"
 
 
 class AlertsTopic(Construct):
@@ -105,18 +104,18 @@ class AlertsTopic(Construct):
             alarm_action=self.alarm_action,
         )
 
-    def dead_letter_queue_for_rules(self, scope: Construct, rule_names: str) -> sqs.IQueue:
+    def dead_letter_queue_for_rules(self, scope: Construct, rule_name_pattern: str) -> sqs.IQueue:
         """``dead_letter_queue`` for the EventBridge rules of this account and region whose
-        names match ``rule_names`` (IAM ``ArnLike``: ``*`` for any characters, e.g.
+        names match ``rule_name_pattern`` (IAM ``ArnLike``: ``*`` for any characters, e.g.
         ``prod-*``), as a reference in ``scope``'s stack to pass as a target's
-        ``dead_letter_queue``.
+        ``dead_letter_queue``. The rules must have such names (``events.Rule(rule_name=...)``).
 
         One statement of the queue's policy admits them all, added on the first call for a
         pattern. Given the queue itself, CDK adds a statement per rule, and SQS takes at most
         20 statements and 8 KB in a queue's policy: the rules of a 50-model environment would
-        not fit. The rules must have those names (``events.Rule(rule_name=...)``)."""
-        if rule_names not in self._rule_name_patterns:
-            self._rule_name_patterns.add(rule_names)
+        not fit."""
+        if rule_name_pattern not in self._rule_name_patterns:
+            self._rule_name_patterns.add(rule_name_pattern)
             stack = Stack.of(self)
             self.dead_letter_queue.add_to_resource_policy(
                 iam.PolicyStatement(
@@ -128,19 +127,18 @@ class AlertsTopic(Construct):
                     conditions={
                         "ArnLike": {
                             "aws:SourceArn": stack.format_arn(
-                                service="events", resource="rule", resource_name=rule_names
+                                service="events", resource="rule", resource_name=rule_name_pattern
                             )
                         }
                     },
                 )
             )
         # A reference has no policy of its own to add to, so CDK adds no statement per rule.
-        existing = scope.node.try_find_child(_RULES_DEAD_LETTER_QUEUE)
+        reference_id = f"{self.node.id}DeadLetterQueue"
+        existing = scope.node.try_find_child(reference_id)
         if existing is not None:
             return cast(sqs.IQueue, existing)
-        return sqs.Queue.from_queue_arn(
-            scope, _RULES_DEAD_LETTER_QUEUE, self.dead_letter_queue.queue_arn
-        )
+        return sqs.Queue.from_queue_arn(scope, reference_id, self.dead_letter_queue.queue_arn)
 
     def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
         """Allow ``grantee`` to publish (and to use the key for it)."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -36,21 +37,27 @@ _START_UP_SECONDS = 30
 
 
 def canary_archive(routes_json: str) -> Path:
-    """The canary's code as a zip: the script folder (without caches that local test runs
-    leave) and ``routes_json`` as ``python/routes.json`` (see ``safe_sagemaker.archives``)."""
-    sources = sorted(
-        path
+    """The canary's code as a zip: the script folder (without caches, or a ``routes.json``,
+    that local runs leave) and ``routes_json`` as ``python/routes.json``, stored uncompressed
+    so that its bytes (and asset hash) do not depend on the machine's zlib (see
+    ``safe_sagemaker.archives``)."""
+    sources = {
+        path.relative_to(CODE).as_posix(): path
         for path in CODE.rglob("*")
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+    sources.pop(ROUTES_FILE, None)
+    entries = [(name, path.read_bytes()) for name, path in sources.items()]
+    return cached_archive(
+        "api-canary", [*entries, (ROUTES_FILE, routes_json.encode())], zipfile.ZIP_STORED
     )
-    entries = [(path.relative_to(CODE).as_posix(), path.read_bytes()) for path in sources]
-    return cached_archive("api-canary", [*entries, (ROUTES_FILE, routes_json.encode())])
 
 
 @dataclass(frozen=True)
 class CanaryRoute:
     """One request of every run: POST ``body`` as ``content_type`` to ``path`` (below the
-    canary's base URL); any 2xx answer passes."""
+    canary's base URL); any 2xx answer passes. Literal strings, no tokens: the routes are
+    written into the canary's code at synth, where nothing resolves them."""
 
     name: str
     path: str
@@ -127,6 +134,13 @@ class ApiCanary(Construct):
             raise ValueError("routes must name at least one request")
         if len({route.name for route in routes}) != len(routes):
             raise ValueError("route names must be unique")
+        for route in routes:
+            fields = (route.name, route.path, route.content_type, route.body)
+            if any(Token.is_unresolved(field) for field in fields):
+                raise ValueError(
+                    f"route {route.name!r} holds a token: its fields must be literal strings, as "
+                    "they are written into the canary's code at synth"
+                )
         minutes = schedule.to_minutes()
         if not 1 <= minutes <= 60:
             raise ValueError(f"schedule must be 1-60 minutes, not {minutes}")

@@ -12,12 +12,14 @@ from constructs import Construct
 
 from safe_sagemaker.constructs.deployment_notifications import acknowledge_topic_publish
 from safe_sagemaker.constructs.grants import rule_target_role
+from safe_sagemaker.rule_parts import RulePart, rule_parts
 
 DETAIL_TYPE = "SageMaker Endpoint Deployment State Change"
-# EventBridge takes event patterns of 2,048 characters (its default quota). An endpoint's ARN
-# is at most 125 (``arn:aws-us-gov:sagemaker:ap-southeast-2:<account>:endpoint/`` and a
-# 63-character name), 128 quoted in the list; the rest of the pattern is about 110.
-ENDPOINTS_PER_RULE = 15
+# An endpoint's ARN is at most 125 characters (``arn:aws-us-gov:sagemaker:ap-southeast-2:``,
+# the account, ``:endpoint/`` and a 63-character name), 128 quoted in the list, the rest of
+# the pattern about 110: 14 make 1,902 of the 2,048 (MAX_PATTERN_CHARACTERS), leaving room
+# should EventBridge count the spaces of a pattern written with them; 15 would leave 25.
+ENDPOINTS_PER_RULE = 14
 
 
 class EndpointDeploymentNotifications(Construct):
@@ -27,8 +29,8 @@ class EndpointDeploymentNotifications(Construct):
     events per change (AWS says so); the message is the event itself, as SageMaker sent it.
 
     One rule per ``ENDPOINTS_PER_RULE`` endpoints: a rule's pattern names its endpoints' ARNs,
-    and EventBridge takes patterns of at most 2,048 characters. EventBridge publishes with a
-    role of each rule's own, as ``DeploymentNotifications`` does.
+    and EventBridge takes patterns of at most 2,048 characters (``safe_sagemaker.rule_parts``).
+    EventBridge publishes with a role of each rule's own, as ``DeploymentNotifications`` does.
 
     Created resources: ``rules`` (each with its role); ``rule`` is the first.
     """
@@ -52,39 +54,22 @@ class EndpointDeploymentNotifications(Construct):
         super().__init__(scope, construct_id)
         if not endpoint_arns:
             raise ValueError("give at least one endpoint ARN whose updates to report")
-        arns = list(endpoint_arns)
-        chunks = [
-            arns[start : start + ENDPOINTS_PER_RULE]
-            for start in range(0, len(arns), ENDPOINTS_PER_RULE)
-        ]
         self.rules = [
-            self._rule(
-                # The first keeps the id (and logical id) a single rule always had.
-                "Rule" if number == 1 else f"Rule{number}",
-                chunk,
-                topic,
-                dead_letter_queue,
-                "" if len(chunks) == 1 else f" ({number} of {len(chunks)})",
-            )
-            for number, chunk in enumerate(chunks, start=1)
+            self._rule(part, topic, dead_letter_queue)
+            for part in rule_parts(list(endpoint_arns), ENDPOINTS_PER_RULE)
         ]
         self.rule = self.rules[0]
 
     def _rule(
-        self,
-        construct_id: str,
-        endpoint_arns: list[str],
-        topic: sns.ITopic,
-        dead_letter_queue: sqs.IQueue | None,
-        part: str,
+        self, part: RulePart, topic: sns.ITopic, dead_letter_queue: sqs.IQueue | None
     ) -> events.Rule:
         rule = events.Rule(
             self,
-            construct_id,
+            part.construct_id,
             description="Reports SageMaker's in-place updates of the endpoint-guardrails "
-            f"endpoints{part}",
+            f"endpoints{part.description_suffix}",
             event_pattern=events.EventPattern(
-                source=["aws.sagemaker"], detail_type=[DETAIL_TYPE], resources=endpoint_arns
+                source=["aws.sagemaker"], detail_type=[DETAIL_TYPE], resources=part.items
             ),
         )
         rule.add_target(

@@ -114,10 +114,10 @@ class DataQualityMonitor(Construct):
     ``TriggeredRules`` metric, so the finding also has an alarm state for dashboards and the
     same alarm action as every other alarm.
 
-    The schedule and the rule are named after the endpoint: a new (green) endpoint gets a new
-    schedule and rule, and the old ones go with the old endpoint. Rules named alike can share a
-    dead-letter queue through one statement of its policy
-    (``AlertsTopic.dead_letter_queue_for_rules``).
+    The schedule is named after the endpoint: a new (green) endpoint gets a new schedule, and
+    the old one goes with the old endpoint. Name the rule as well (``findings_rule_name``, e.g.
+    the endpoint's name) to let rules named alike share a dead-letter queue through one
+    statement of its policy (``AlertsTopic.dead_letter_queue_for_rules``).
 
     Created resources: ``role``, ``job_definition``, ``schedule``, ``rule``, ``alarm``, and
     with ``network`` the role's ``network_interfaces_policy``.
@@ -135,6 +135,7 @@ class DataQualityMonitor(Construct):
         volume_encryption_key: kms.IKey,
         alerts_topic: sns.ITopic | None = None,
         dead_letter_queue: sqs.IQueue | None = None,
+        findings_rule_name: str | None = None,
         alarm_action: cloudwatch.IAlarmAction | None = None,
         instance_type: str = "ml.m5.xlarge",
         volume_size_gb: int = 20,
@@ -144,8 +145,7 @@ class DataQualityMonitor(Construct):
         network: NetworkPlacement | None = None,
     ) -> None:
         """
-        :param endpoint_name: the monitored endpoint's literal name; also the schedule's
-            and the rule's name.
+        :param endpoint_name: the monitored endpoint's literal name; also the schedule's name.
         :param capture_bucket: the bucket the endpoint captures to.
         :param baseline_statistics_uri: ``s3://`` URI of the baseline ``statistics.json``.
         :param baseline_constraints_uri: ``s3://`` URI of the baseline ``constraints.json``.
@@ -154,6 +154,8 @@ class DataQualityMonitor(Construct):
             Default: no notification (the alarm still changes state).
         :param dead_letter_queue: where a report goes that EventBridge could not publish to
             ``alerts_topic``. Default: none (the report is dropped).
+        :param findings_rule_name: the findings rule's name (a new name replaces the rule).
+            Default: one CloudFormation generates.
         :param alarm_action: action of ``alarm``. Default: none.
         :param instance_type: processing instance. Default: ``ml.m5.xlarge``.
         :param volume_size_gb: processing volume size. Default: 20.
@@ -347,7 +349,7 @@ class DataQualityMonitor(Construct):
         self.rule = events.Rule(
             self,
             "FindingsRule",
-            rule_name=endpoint_name,
+            rule_name=findings_rule_name,
             description=f"Failed or violating Model Monitor executions on {endpoint_name}",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],

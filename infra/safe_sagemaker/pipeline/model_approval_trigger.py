@@ -13,9 +13,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from safe_sagemaker.nag import acknowledge
+from safe_sagemaker.rule_parts import RulePart, rule_parts
 
-# EventBridge takes event patterns of 2,048 characters (its default quota). A group's name is
-# at most 63, 66 quoted in the list; the rest of the pattern is about 150.
+# A group's name is at most 63 characters, 66 quoted in the list, the rest of the pattern
+# about 150: 25 make about 1,800 of the 2,048 (MAX_PATTERN_CHARACTERS).
 GROUPS_PER_RULE = 25
 
 
@@ -65,36 +66,33 @@ class ModelApprovalTrigger(Construct):
             assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
             description="EventBridge starts the delivery pipeline on a model approval",
         )
-        groups = list(model_package_groups)
         self.rules = [
-            # The first keeps the id (and logical id) a single rule always had.
             self._rule(
-                "Rule" if start == 0 else f"Rule{start // GROUPS_PER_RULE + 1}",
-                groups[start : start + GROUPS_PER_RULE],
+                part,
                 pipeline,
                 retry_attempts,
                 max_event_age or Duration.hours(2),
             )
-            for start in range(0, len(groups), GROUPS_PER_RULE)
+            for part in rule_parts(list(model_package_groups), GROUPS_PER_RULE)
         ]
         self.rule = self.rules[0]
 
     def _rule(
         self,
-        construct_id: str,
-        groups: list[str],
+        part: RulePart,
         pipeline: codepipeline.IPipeline,
         retry_attempts: int,
         max_event_age: Duration,
     ) -> events.Rule:
         rule = events.Rule(
             self,
-            construct_id,
-            description="A model package version approved in the registry starts the pipeline",
+            part.construct_id,
+            description="A model package version approved in the registry starts the pipeline"
+            + part.description_suffix,
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Model Package State Change"],
-                detail={"ModelPackageGroupName": groups, "ModelApprovalStatus": ["Approved"]},
+                detail={"ModelPackageGroupName": part.items, "ModelApprovalStatus": ["Approved"]},
             ),
         )
         # The target grants the role codepipeline:StartPipelineExecution on this pipeline only.

@@ -173,7 +173,11 @@ def _api_key(key_id: str) -> str:
 
 
 def handler(event: Any, context: Any) -> dict[str, int]:
-    settings = Settings.load(os.environ, ROUTES_FILE.read_text(encoding="utf-8"))
+    try:
+        routes_json = ROUTES_FILE.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CanaryConfigError(f"routes.json is not beside the script: {error}") from None
+    settings = Settings.load(os.environ, routes_json)
     credentials = None
     if settings.sign_requests:
         credentials = botocore.session.get_session().get_credentials()

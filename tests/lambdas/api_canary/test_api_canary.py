@@ -219,3 +219,12 @@ def test_handler_signs_with_the_runtime_credentials(
     monkeypatch.setattr(canary.os, "environ", env)
     canary.handler({}, None)
     assert seen["credentials"].access_key == "AKIDCANARY"
+
+
+def test_a_missing_routes_file_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(canary, "ROUTES_FILE", tmp_path / "routes.json")
+    monkeypatch.setattr(canary.os, "environ", {"BASE_URL": "https://x.example/v1/"})
+    with pytest.raises(canary.CanaryConfigError, match=r"routes\.json is not beside the script"):
+        canary.handler({}, None)
