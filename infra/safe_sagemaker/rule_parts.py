@@ -1,31 +1,36 @@
-"""EventBridge rules whose pattern names a list (endpoints, model package groups), split so
-that each pattern stays within EventBridge's default quota of 2,048 characters."""
+"""A list split across several constructs of one kind because one would hold too much of it:
+EventBridge rules whose pattern names endpoints or model package groups (EventBridge's default
+quota: 2,048 characters a pattern), pipeline steps that read stack outputs (CodePipeline: 1,000
+characters an action's configuration value)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 MAX_PATTERN_CHARACTERS = 2_048
 
 
 @dataclass(frozen=True)
-class RulePart:
-    """One rule's share: its construct id (``Rule``, the id a single rule always had, then
-    ``Rule2``, ...), its items, and what its description adds (`` (2 of 3)``, or nothing for a
-    single rule)."""
+class RulePart(Generic[T]):
+    """One construct's share: its id (``base_id``, the id a single one always had, then
+    ``<base_id>2``, ...), its items, and what its description adds (`` (2 of 3)``, or nothing
+    when there is one)."""
 
     construct_id: str
-    items: list[str]
+    items: list[T]
     description_suffix: str
 
 
-def rule_parts(items: Sequence[str], per_rule: int) -> list[RulePart]:
+def rule_parts(items: Sequence[T], per_rule: int, base_id: str = "Rule") -> list[RulePart[T]]:
     """``items`` in parts of at most ``per_rule``, in order."""
     chunks = [list(items[start : start + per_rule]) for start in range(0, len(items), per_rule)]
     return [
         RulePart(
-            "Rule" if number == 1 else f"Rule{number}",
+            base_id if number == 1 else f"{base_id}{number}",
             chunk,
             "" if len(chunks) == 1 else f" ({number} of {len(chunks)})",
         )

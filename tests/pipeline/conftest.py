@@ -66,12 +66,15 @@ def pipeline_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipelin
 REGISTRY_MODEL = "churn-scorer"
 PINNED_PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-scorer/3"
 APPROVED_PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/churn-scorer/4"
+# Dev's smoke tests in that synth.
+SMOKE_TESTS = 5
 
 
 @pytest.fixture(scope="session")
 def approved_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineSynth]:
     """``cdk synth -c approved_model_packages=churn-scorer=<version 4>`` of the example pipeline
-    over environments where prod serves dev's registry model too (at the same pinned version)."""
+    (with ``SMOKE_TESTS`` smoke tests of Dev) over environments where prod serves dev's registry
+    model too (at the same pinned version)."""
     root = tmp_path_factory.mktemp("approved")
     environments = root / "environments"
     environments.mkdir()
@@ -82,10 +85,17 @@ def approved_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipelin
     assert registry_model["model_package_arn"] == PINNED_PACKAGE
     prod["models"].append(registry_model)
     (environments / "prod.json").write_text(json.dumps(prod))
+    # More smoke tests than one step's configuration holds (CodePipeline: 1,000 characters).
+    pipeline = json.loads(EXAMPLE_FILE.read_text())
+    (dev_stage,) = [stage for stage in pipeline["stages"] if stage["environment"] == "dev"]
+    (smoke,) = dev_stage["smoke_tests"]
+    dev_stage["smoke_tests"] = [{**smoke, "timeout_seconds": 10 + n} for n in range(SMOKE_TESTS)]
+    pipeline_file = root / "pipeline.json"
+    pipeline_file.write_text(json.dumps(pipeline))
     synth = PipelineSynth(
         root / "cdk.out",
         environments_dir=environments,
-        pipeline_config=str(EXAMPLE_FILE),
+        pipeline_config=str(pipeline_file),
         approved_model_packages=f"{REGISTRY_MODEL}={APPROVED_PACKAGE}",
     )
     print(f"\npipeline app with an approved model package synthesized in {synth.seconds:.1f} s")

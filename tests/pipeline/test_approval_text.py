@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from safe_sagemaker.pipeline.change_summary import APPROVAL_LIMIT, DEFAULT_LIMIT
-from safe_sagemaker.pipeline.pipeline_stack import _listing
+from safe_sagemaker.pipeline.pipeline_stack import _listing, approval_text
 from tests.pipeline.conftest import PipelineSynth
 
 
@@ -18,6 +18,23 @@ def test_a_long_listing_counts_what_it_leaves_out() -> None:
     shown = text.split(" and ")[0].split(", ")
     assert text.endswith(f" and {50 - len(shown)} more")
     assert shown == endpoints[: len(shown)]
+
+
+def test_fifty_registry_models_leave_the_summary_its_share() -> None:
+    """Each model of a registry group adds its version; the list used to grow unchecked and
+    passed CodePipeline's 1000 characters at about 11 such models with long names."""
+    names = [f"m{n:02d}-".ljust(49, "x") for n in range(50)]
+    summary = "#{ChangeSummary.CHANGE_SUMMARY}"
+    text = approval_text(
+        "Deploy ProdStack to 111111111111/ap-southeast-2.",
+        [f"{name} -> prod-{name}-0123abcd" for name in names],
+        [f"{name} 9999 (pinned in prod.json)" for name in names],
+        summary,
+    )
+    assert len(text) - len(summary) <= APPROVAL_LIMIT - DEFAULT_LIMIT
+    assert text.startswith("Deploy ProdStack to 111111111111/ap-southeast-2. Serves m00-")
+    assert " more. Changes: " + summary + " Model Registry versions: m00-" in text
+    assert text.endswith(" more.")
 
 
 def test_the_example_approval_leaves_the_summary_its_share(pipeline_synth: PipelineSynth) -> None:

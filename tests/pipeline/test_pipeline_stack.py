@@ -16,7 +16,7 @@ from safe_sagemaker.pipeline.model_approval_trigger import ModelApprovalTrigger
 from safe_sagemaker.pipeline.pipeline_stack import preview_inputs_command
 from tests.conftest import REPO_ROOT, Synthesized, cfn_lint
 from tests.infra.cfn_text import compact_length, resources
-from tests.pipeline.conftest import PipelineSynth
+from tests.pipeline.conftest import SMOKE_TESTS, PipelineSynth
 
 # Statements whose Resource is "*", by action, and why that is acceptable.
 STAR_RESOURCE_EXCEPTIONS = {
@@ -107,6 +107,25 @@ def test_synth_step_runs_the_readme_test_command_then_synth(
     assert commands[-1] == (
         'npx --no-install cdk synth --quiet -c approved_model_packages="$APPROVED_MODEL_PACKAGES"'
     )
+
+
+def test_many_smoke_tests_are_split_across_steps(approved_synth: PipelineSynth) -> None:
+    """Each smoke test reads two of the stage's outputs in its action's configuration, which
+    CodePipeline holds to 1,000 characters a value: two tests to a step."""
+    steps = [a for stage, _, a in _actions(approved_synth) if a["Name"].startswith("SmokeTest")]
+    assert [a["Name"] for a in steps] == ["SmokeTest", "SmokeTest2", "SmokeTest3"]
+    timeouts = []
+    for action in steps:
+        assert len(action["Configuration"]["EnvironmentVariables"]) <= 1_000
+        (variable,) = _project(approved_synth, action["Name"])["Environment"][
+            "EnvironmentVariables"
+        ]
+        checks = json.loads(variable["Value"])
+        outputs = {v["name"] for v in json.loads(action["Configuration"]["EnvironmentVariables"])}
+        assert outputs == {c[k] for c in checks for k in ("url_variable", "endpoint_variable")}
+        timeouts += [c["timeout_seconds"] for c in checks]
+    assert timeouts == [10 + n for n in range(SMOKE_TESTS)]
+    assert all(stage == "Dev" for stage, _, a in _actions(approved_synth) if a in steps)
 
 
 def test_source_is_the_configured_connection(pipeline_synth: PipelineSynth) -> None:
@@ -263,6 +282,15 @@ def test_many_groups_are_watched_by_rules_within_eventbridges_pattern_quota() ->
     assert [len(chunk) for chunk in watched] == [25, 25, 10]
     assert sorted(g for chunk in watched for g in chunk) == groups
     assert max(compact_length(pattern) for pattern in patterns) <= 2_048
+    # Each rule may send what it cannot deliver to the dead-letter queue.
+    (policy,) = resources(template, "AWS::SQS::QueuePolicy").values()
+    admitted = [
+        s["Condition"]["ArnEquals"]["aws:SourceArn"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s["Principal"] == {"Service": "events.amazonaws.com"}
+    ]
+    rule_ids = list(resources(template, "AWS::Events::Rule"))
+    assert admitted == [{"Fn::GetAtt": [rule_id, "Arn"]} for rule_id in rule_ids]
 
 
 def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:

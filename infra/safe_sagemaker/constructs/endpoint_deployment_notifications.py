@@ -61,7 +61,7 @@ class EndpointDeploymentNotifications(Construct):
         self.rule = self.rules[0]
 
     def _rule(
-        self, part: RulePart, topic: sns.ITopic, dead_letter_queue: sqs.IQueue | None
+        self, part: RulePart[str], topic: sns.ITopic, dead_letter_queue: sqs.IQueue | None
     ) -> events.Rule:
         rule = events.Rule(
             self,

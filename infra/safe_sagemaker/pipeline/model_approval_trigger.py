@@ -79,7 +79,7 @@ class ModelApprovalTrigger(Construct):
 
     def _rule(
         self,
-        part: RulePart,
+        part: RulePart[str],
         pipeline: codepipeline.IPipeline,
         retry_attempts: int,
         max_event_age: Duration,
@@ -103,6 +103,16 @@ class ModelApprovalTrigger(Construct):
                 dead_letter_queue=self.dead_letter_queue,
                 retry_attempts=retry_attempts,
                 max_event_age=max_event_age,
+            )
+        )
+        # CDK's CodePipeline target, unlike its other targets, does not let the rule send to
+        # the dead-letter queue: without this statement an undeliverable approval is lost.
+        self.dead_letter_queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sqs:SendMessage"],
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                resources=[self.dead_letter_queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
             )
         )
         return rule

@@ -25,11 +25,16 @@ from safe_sagemaker.pipeline.config import (
 )
 from safe_sagemaker.pipeline.model_approval_trigger import ModelApprovalTrigger
 from safe_sagemaker.pipeline.serving_stage import ServingStage
+from safe_sagemaker.rule_parts import rule_parts
 
 # The README's test command: what every commit must pass before anything deploys.
 TEST_COMMAND = "make test"
 SYNTH_COMMAND = "npx --no-install cdk synth --quiet"
 DEFAULT_QUALIFIER = "hnb659fds"
+# CodePipeline takes 1,000 characters in an action's configuration value, and a smoke test
+# reads two of the stage's outputs there (its URL and endpoint name), each entry up to about
+# 190 characters with the longest names: two tests to a step (four would take 1,237).
+SMOKE_TESTS_PER_STEP = 2
 # What `make install` needs (Python 3.11+, Node 20+), pinned rather than the image's defaults.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 RUNTIME_VERSIONS = {"python": "3.12", "nodejs": "20"}
@@ -108,10 +113,10 @@ class PipelineStack(Stack):
             ),
         )
         self.stages: dict[str, ServingStage] = {}
-        self.smoke_tests: dict[str, pipelines.CodeBuildStep] = {}
+        self.smoke_tests: dict[str, list[pipelines.CodeBuildStep]] = {}
         self.approvals: dict[str, pipelines.ManualApprovalStep] = {}
         self.change_summaries: dict[str, pipelines.CodeBuildStep] = {}
-        self._smoke_routes: dict[str, list[str]] = {}
+        self._smoke_routes: dict[tuple[str, str], list[str]] = {}
         for stage_config in config.stages:
             self._add_stage(stage_config, environments[stage_config.environment])
         # Built now, not at synth, so the generated roles can be acknowledged below.
@@ -164,9 +169,9 @@ class PipelineStack(Stack):
                     ],
                 ),
             )
-        for stage_name, routes in self._smoke_routes.items():
+        for (stage_name, step_id), routes in self._smoke_routes.items():
             acknowledge(
-                pipeline.node.find_child(stage_name).node.find_child("SmokeTest"),
+                pipeline.node.find_child(stage_name).node.find_child(step_id),
                 "AwsSolutions-IAM5",
                 "the smoke test may call only the tested models' POST routes of the stage's API; "
                 "the API id is made by the stage's stack, which this stack cannot reference",
@@ -270,9 +275,14 @@ class PipelineStack(Stack):
             self.approvals[environment.name] = approval
         post: list[pipelines.Step] = []
         if stage_config.smoke_tests:
-            smoke = self._smoke_test(stage, stage_config.smoke_tests)
+            smoke = [
+                self._smoke_test(stage, part.construct_id, part.items)
+                for part in rule_parts(
+                    list(enumerate(stage_config.smoke_tests)), SMOKE_TESTS_PER_STEP, "SmokeTest"
+                )
+            ]
             self.smoke_tests[environment.name] = smoke
-            post = [smoke]
+            post = list(smoke)
         self.pipeline.add_stage(stage, pre=pre or None, post=post or None)
 
     def _target(self, stage: ServingStage) -> tuple[str, str]:
@@ -329,26 +339,20 @@ class PipelineStack(Stack):
         )
 
     def _approval_text(self, stage: ServingStage, summary: pipelines.CodeBuildStep) -> str:
-        """What the approver reads. CodePipeline allows 1000 characters and the change summary
-        takes up to ``DEFAULT_LIMIT`` of them at run time, so the rest is held to the remainder:
-        the endpoint list of a large environment ends in "and N more"."""
         account, region = self._target(stage)
         config = stage.config
-        packages = self._registry_versions(config)
-        head = f"Deploy {config.stack_name} to {account}/{region}. Serves "
-        tail = ". Changes: " + (f" Model Registry versions: {packages}." if packages else "")
-        room = APPROVAL_LIMIT - DEFAULT_LIMIT - len(head) - len(tail)
-        models = _listing([f"{m.name} -> {config.endpoint_name(m)}" for m in config.models], room)
-        text = f"{head}{models}. Changes: {summary.exported_variable('CHANGE_SUMMARY')}"
-        if packages:
-            text += f" Model Registry versions: {packages}."
-        return text
+        return approval_text(
+            f"Deploy {config.stack_name} to {account}/{region}.",
+            [f"{m.name} -> {config.endpoint_name(m)}" for m in config.models],
+            self._registry_versions(config),
+            summary.exported_variable("CHANGE_SUMMARY"),
+        )
 
-    def _registry_versions(self, config: EnvironmentConfig) -> str:
+    def _registry_versions(self, config: EnvironmentConfig) -> list[str]:
         """``churn-scorer 4 (newest approved)`` for each model of a registry group."""
         registry = self.config.model_registry
         groups = registry.model_package_groups if registry is not None else []
-        return ", ".join(
+        return [
             f"{model.name} {package['version']} ("
             + (
                 "newest approved"
@@ -357,18 +361,21 @@ class PipelineStack(Stack):
             )
             + ")"
             for model, package in registry_models(config, groups)
-        )
+        ]
 
     def _smoke_test(
-        self, stage: ServingStage, smoke_tests: Sequence[SmokeTestConfig]
+        self,
+        stage: ServingStage,
+        step_id: str,
+        smoke_tests: Sequence[tuple[int, SmokeTestConfig]],
     ) -> pipelines.CodeBuildStep:
         """Signed requests through the stage's API; URLs and served endpoint names come from
-        the stack's outputs."""
+        the stack's outputs (so a new model version changes no step of this stack's)."""
         stack = stage.stack
         account, region = self._target(stage)
         outputs = {}
         checks = []
-        for index, smoke in enumerate(smoke_tests):
+        for index, smoke in smoke_tests:
             url, endpoint = f"SMOKE_URL_{index}", f"SMOKE_ENDPOINT_{index}"
             outputs[url] = stack.invoke_url_outputs[smoke.model]
             outputs[endpoint] = stack.endpoint_name_outputs[smoke.model]
@@ -395,12 +402,12 @@ class PipelineStack(Stack):
                     region=region,
                     resource=f"*/{stack.api.stage_name}/POST{stack.api.route_path(smoke.model)}",
                 )
-                for smoke in smoke_tests
+                for _, smoke in smoke_tests
             }
         )
-        self._smoke_routes[stage.config.name.capitalize()] = routes
+        self._smoke_routes[(stage.config.name.capitalize(), step_id)] = routes
         return pipelines.CodeBuildStep(
-            "SmokeTest",
+            step_id,
             input=self.source,
             install_commands=['pip install --quiet "$(grep "^boto3==" requirements.txt)"'],
             # The library's source is under infra/; the script needs boto3 only.
@@ -430,15 +437,31 @@ def preview_inputs_command(
     return command
 
 
-def _listing(items: Sequence[str], room: int) -> str:
+def approval_text(head: str, models: Sequence[str], versions: Sequence[str], summary: str) -> str:
+    """What the approver reads: ``head``, the models served (``name -> endpoint``), the change
+    ``summary`` (a pipeline variable) and the Model Registry ``versions`` deployed. CodePipeline
+    allows 1000 characters and the summary takes up to ``DEFAULT_LIMIT`` of them at run time,
+    so the two lists share the rest: the versions up to half of it, each list ending in "and N
+    more" when it is longer."""
+    versions_part = " Model Registry versions: {}." if versions else ""
+    fixed = len(head) + len(" Serves . Changes: ") + len(versions_part.format(""))
+    room = APPROVAL_LIMIT - DEFAULT_LIMIT - fixed
+    listed_versions = _listing(versions, room // 2, "versions") if versions else ""
+    listed_models = _listing(models, room - len(listed_versions), "models")
+    return f"{head} Serves {listed_models}. Changes: {summary}" + versions_part.format(
+        listed_versions
+    )
+
+
+def _listing(items: Sequence[str], room: int, noun: str = "models") -> str:
     """``items`` joined by commas within ``room`` characters, those left out counted:
-    ``a, b and 3 more``."""
+    ``a, b and 3 more``; else ``N <noun>``."""
     for count in range(len(items), 0, -1):
         rest = len(items) - count
         text = ", ".join(items[:count]) + (f" and {rest} more" if rest else "")
         if len(text) <= room:
             return text
-    return f"{len(items)} models"
+    return f"{len(items)} {noun}"
 
 
 def _projects(scope: Construct) -> list[codebuild.Project]:
