@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from safe_sagemaker.constructs.alarm_factory import threshold_alarm
-from safe_sagemaker.constructs.dead_letter_queue import dead_letter_queue
+from safe_sagemaker.constructs.dead_letter_queue import admit_rules, dead_letter_queue
 
 # CloudWatch alarms publish as the service itself, so both the key policy and the topic policy
 # must let it in. (EventBridge rules publish with roles of their own, via grant_publish.)
@@ -116,23 +116,10 @@ class AlertsTopic(Construct):
         not fit."""
         if rule_name_pattern not in self._rule_name_patterns:
             self._rule_name_patterns.add(rule_name_pattern)
-            stack = Stack.of(self)
-            self.dead_letter_queue.add_to_resource_policy(
-                iam.PolicyStatement(
-                    actions=["sqs:SendMessage"],
-                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                    resources=[self.dead_letter_queue.queue_arn],
-                    # As AWS documents it for EventBridge's dead-letter queues: the rules' ARNs
-                    # (this account's, in this region), here by a pattern of their names.
-                    conditions={
-                        "ArnLike": {
-                            "aws:SourceArn": stack.format_arn(
-                                service="events", resource="rule", resource_name=rule_name_pattern
-                            )
-                        }
-                    },
-                )
+            rules = Stack.of(self).format_arn(
+                service="events", resource="rule", resource_name=rule_name_pattern
             )
+            admit_rules(self.dead_letter_queue, {"ArnLike": {"aws:SourceArn": rules}})
         # A reference has no policy of its own to add to, so CDK adds no statement per rule.
         reference_id = f"{self.node.id}DeadLetterQueue"
         existing = scope.node.try_find_child(reference_id)

@@ -6,6 +6,7 @@ import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from aws_cdk import Duration, Fn, RemovalPolicy, Stack, Token
@@ -20,7 +21,7 @@ from constructs import Construct
 
 from safe_sagemaker.archives import cached_archive
 from safe_sagemaker.constructs.alarm_factory import threshold_alarm
-from safe_sagemaker.constructs.python_function import lambda_folder
+from safe_sagemaker.constructs.python_function import ASSET_EXCLUDES, lambda_folder
 from safe_sagemaker.constructs.secure_bucket import AccessLogsBucket, SecureBucket
 from safe_sagemaker.nag import acknowledge
 
@@ -37,14 +38,15 @@ _START_UP_SECONDS = 30
 
 
 def canary_archive(routes_json: str) -> Path:
-    """The canary's code as a zip: the script folder (without caches, or a ``routes.json``,
-    that local runs leave) and ``routes_json`` as ``python/routes.json``, stored uncompressed
-    so that its bytes (and asset hash) do not depend on the machine's zlib (see
-    ``safe_sagemaker.archives``)."""
+    """The canary's code as a zip: the script folder (without what no function's asset
+    takes, ``ASSET_EXCLUDES``, or a ``routes.json`` that a local run leaves) and
+    ``routes_json`` as ``python/routes.json``, stored uncompressed so that its bytes (and
+    asset hash) do not depend on the machine's zlib (see ``safe_sagemaker.archives``)."""
+    relatives = (path.relative_to(CODE) for path in CODE.rglob("*") if path.is_file())
     sources = {
-        path.relative_to(CODE).as_posix(): path
-        for path in CODE.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        relative.as_posix(): CODE / relative
+        for relative in relatives
+        if not any(fnmatch(part, p) for part in relative.parts for p in ASSET_EXCLUDES)
     }
     sources.pop(ROUTES_FILE, None)
     entries = [(name, path.read_bytes()) for name, path in sources.items()]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -25,3 +29,17 @@ def dead_letter_queue(
     )
     acknowledge(queue, ("AwsSolutions-SQS3", "Serverless-SQSRedrivePolicy"), reason)
     return queue
+
+
+def admit_rules(queue: sqs.IQueue, source_arn_condition: Mapping[str, Any]) -> None:
+    """Let EventBridge send to ``queue`` the events of the rules that ``source_arn_condition``
+    names by ``aws:SourceArn`` (``{"ArnEquals": ...}`` for one rule, ``{"ArnLike": ...}`` for
+    rules named alike), as AWS documents it for a rule's dead-letter queue."""
+    queue.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["sqs:SendMessage"],
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            resources=[queue.queue_arn],
+            conditions=dict(source_arn_condition),
+        )
+    )

@@ -12,12 +12,12 @@ from constructs import Construct
 
 from safe_sagemaker.constructs.deployment_notifications import acknowledge_topic_publish
 from safe_sagemaker.constructs.grants import rule_target_role
-from safe_sagemaker.rule_parts import RulePart, rule_parts
+from safe_sagemaker.parts import Part, split_into_parts
 
 DETAIL_TYPE = "SageMaker Endpoint Deployment State Change"
 # An endpoint's ARN is at most 125 characters (``arn:aws-us-gov:sagemaker:ap-southeast-2:``,
 # the account, ``:endpoint/`` and a 63-character name), 128 quoted in the list, the rest of
-# the pattern about 110: 14 make 1,902 of the 2,048 (MAX_PATTERN_CHARACTERS), leaving room
+# the pattern about 110: 14 make 1,902 of EventBridge's 2,048, leaving room
 # should EventBridge count the spaces of a pattern written with them; 15 would leave 25.
 ENDPOINTS_PER_RULE = 14
 
@@ -29,7 +29,7 @@ class EndpointDeploymentNotifications(Construct):
     events per change (AWS says so); the message is the event itself, as SageMaker sent it.
 
     One rule per ``ENDPOINTS_PER_RULE`` endpoints: a rule's pattern names its endpoints' ARNs,
-    and EventBridge takes patterns of at most 2,048 characters (``safe_sagemaker.rule_parts``).
+    and EventBridge takes patterns of at most 2,048 characters (``safe_sagemaker.parts``).
     EventBridge publishes with a role of each rule's own, as ``DeploymentNotifications`` does.
 
     Created resources: ``rules`` (each with its role); ``rule`` is the first.
@@ -56,12 +56,12 @@ class EndpointDeploymentNotifications(Construct):
             raise ValueError("give at least one endpoint ARN whose updates to report")
         self.rules = [
             self._rule(part, topic, dead_letter_queue)
-            for part in rule_parts(list(endpoint_arns), ENDPOINTS_PER_RULE)
+            for part in split_into_parts(list(endpoint_arns), ENDPOINTS_PER_RULE, "Rule")
         ]
         self.rule = self.rules[0]
 
     def _rule(
-        self, part: RulePart[str], topic: sns.ITopic, dead_letter_queue: sqs.IQueue | None
+        self, part: Part[str], topic: sns.ITopic, dead_letter_queue: sqs.IQueue | None
     ) -> events.Rule:
         rule = events.Rule(
             self,

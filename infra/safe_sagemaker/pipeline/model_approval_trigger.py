@@ -12,11 +12,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from safe_sagemaker.constructs.dead_letter_queue import admit_rules
 from safe_sagemaker.nag import acknowledge
-from safe_sagemaker.rule_parts import RulePart, rule_parts
+from safe_sagemaker.parts import Part, split_into_parts
 
 # A group's name is at most 63 characters, 66 quoted in the list, the rest of the pattern
-# about 150: 25 make about 1,800 of the 2,048 (MAX_PATTERN_CHARACTERS).
+# about 150: 25 make about 1,800 of EventBridge's 2,048.
 GROUPS_PER_RULE = 25
 
 
@@ -73,13 +74,13 @@ class ModelApprovalTrigger(Construct):
                 retry_attempts,
                 max_event_age or Duration.hours(2),
             )
-            for part in rule_parts(list(model_package_groups), GROUPS_PER_RULE)
+            for part in split_into_parts(list(model_package_groups), GROUPS_PER_RULE, "Rule")
         ]
         self.rule = self.rules[0]
 
     def _rule(
         self,
-        part: RulePart[str],
+        part: Part[str],
         pipeline: codepipeline.IPipeline,
         retry_attempts: int,
         max_event_age: Duration,
@@ -107,12 +108,5 @@ class ModelApprovalTrigger(Construct):
         )
         # CDK's CodePipeline target, unlike its other targets, does not let the rule send to
         # the dead-letter queue: without this statement an undeliverable approval is lost.
-        self.dead_letter_queue.add_to_resource_policy(
-            iam.PolicyStatement(
-                actions=["sqs:SendMessage"],
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                resources=[self.dead_letter_queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
-            )
-        )
+        admit_rules(self.dead_letter_queue, {"ArnEquals": {"aws:SourceArn": rule.rule_arn}})
         return rule

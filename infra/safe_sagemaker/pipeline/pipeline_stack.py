@@ -15,6 +15,7 @@ from constructs import Construct
 
 from safe_sagemaker.config import EnvironmentConfig
 from safe_sagemaker.nag import acknowledge, wildcard_resources
+from safe_sagemaker.parts import split_into_parts
 from safe_sagemaker.pipeline.approved_packages import PACKAGES_CONTEXT, registry_models
 from safe_sagemaker.pipeline.change_summary import APPROVAL_LIMIT, DEFAULT_LIMIT
 from safe_sagemaker.pipeline.config import (
@@ -25,7 +26,6 @@ from safe_sagemaker.pipeline.config import (
 )
 from safe_sagemaker.pipeline.model_approval_trigger import ModelApprovalTrigger
 from safe_sagemaker.pipeline.serving_stage import ServingStage
-from safe_sagemaker.rule_parts import rule_parts
 
 # The README's test command: what every commit must pass before anything deploys.
 TEST_COMMAND = "make test"
@@ -277,7 +277,7 @@ class PipelineStack(Stack):
         if stage_config.smoke_tests:
             smoke = [
                 self._smoke_test(stage, part.construct_id, part.items)
-                for part in rule_parts(
+                for part in split_into_parts(
                     list(enumerate(stage_config.smoke_tests)), SMOKE_TESTS_PER_STEP, "SmokeTest"
                 )
             ]

@@ -11,11 +11,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-MAX_PATTERN_CHARACTERS = 2_048
-
 
 @dataclass(frozen=True)
-class RulePart(Generic[T]):
+class Part(Generic[T]):
     """One construct's share: its id (``base_id``, the id a single one always had, then
     ``<base_id>2``, ...), its items, and what its description adds (`` (2 of 3)``, or nothing
     when there is one)."""
@@ -25,11 +23,11 @@ class RulePart(Generic[T]):
     description_suffix: str
 
 
-def rule_parts(items: Sequence[T], per_rule: int, base_id: str = "Rule") -> list[RulePart[T]]:
-    """``items`` in parts of at most ``per_rule``, in order."""
-    chunks = [list(items[start : start + per_rule]) for start in range(0, len(items), per_rule)]
+def split_into_parts(items: Sequence[T], per_part: int, base_id: str) -> list[Part[T]]:
+    """``items`` in parts of at most ``per_part``, in order."""
+    chunks = [list(items[start : start + per_part]) for start in range(0, len(items), per_part)]
     return [
-        RulePart(
+        Part(
             base_id if number == 1 else f"{base_id}{number}",
             chunk,
             "" if len(chunks) == 1 else f" ({number} of {len(chunks)})",
